@@ -1,0 +1,3 @@
+from scut.cli.main import app
+
+app()

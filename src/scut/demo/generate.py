@@ -1,0 +1,526 @@
+"""Deterministic, benign demo evidence: a small fake seizure and demo hash lists.
+
+``generate_demo`` writes pictures, videos and archives laid out like a seized
+phone and laptop: exact duplicates, files with a wrong extension, edited copies
+(recompressed, resized, rotated, cropped, mirrored), nested archives. Scut's
+ingest, hashing, EXIF and matching steps can then be shown and tested without
+case material. Every picture is drawn by :mod:`scut.demo.drawing` (landscapes,
+objects, test charts) and nothing is downloaded.
+
+The same seed gives the same bytes as long as the Pillow, PyAV (FFmpeg, x264)
+and zlib builds stay the same.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import logging
+import os
+import random
+import shutil
+import tarfile
+import time
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+
+import av
+from PIL import ExifTags, Image, ImageOps
+from PIL.TiffImagePlugin import IFDRational
+
+from scut.demo import drawing
+
+log = logging.getLogger(__name__)
+
+# Every file and archive member gets this modification time, so two runs write
+# identical archives and identical folder listings.
+_FIXED_TIME = datetime(2025, 9, 1, 12, 0, 0, tzinfo=UTC)
+_FIRST_CAPTURE = datetime(2025, 6, 1, 9, 0, 0)
+
+
+@dataclass(frozen=True)
+class DemoEvidence:
+    """Paths and counts of one generated demo evidence folder."""
+
+    evidence_dir: Path
+    known_list: Path
+    known_good_list: Path
+    file_count: int
+    member_count: int
+    distinct_sha256: int
+    known_sha256: frozenset[str]
+    known_good_md5: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Camera:
+    make: str
+    model: str
+    serial: str
+    software: str
+
+
+@dataclass(frozen=True)
+class _Place:
+    name: str
+    latitude: float
+    longitude: float
+    altitude_m: float
+
+
+@dataclass(frozen=True)
+class _Capture:
+    camera: _Camera
+    taken: datetime
+    place: _Place | None
+
+
+@dataclass(frozen=True)
+class _PictureSpec:
+    name: str
+    kind: str
+    size: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class _VideoSpec:
+    name: str
+    size: tuple[int, int]
+    fps: int
+    seconds: int
+    motif: str
+
+
+# Fictional makes, models and serial numbers, so no real device is implied.
+_CAMERAS = (
+    _Camera("Demo Optics", "DO-100", "DO100-000123", "DO Firmware 1.02"),
+    _Camera("Demo Optics", "DO-200 Pro", "DO200-004517", "DO Firmware 2.10"),
+    _Camera("Sample Devices", "SD Phone 7", "SDP7-9A31C04", "SampleOS 14.2"),
+)
+
+# Town centres in the Republic of Moldova. The altitudes are rough values for
+# the demo, not survey data.
+_PLACES = (
+    _Place("Chișinău", 47.0105, 28.8638, 85.0),
+    _Place("Bălți", 47.7617, 27.9290, 100.0),
+    _Place("Cahul", 45.9075, 28.1944, 70.0),
+    _Place("Orhei", 47.3831, 28.8231, 60.0),
+)
+
+# The file name's suffix selects the format. IMG_0015 to IMG_0018 are written
+# only inside archives, so some content can be found nowhere else.
+_PICTURES = (
+    _PictureSpec("IMG_0001.JPG", "landscape", (2000, 1500)),
+    _PictureSpec("IMG_0002.JPG", "landscape", (1600, 1200)),
+    _PictureSpec("IMG_0003.JPG", "house", (1280, 960)),
+    _PictureSpec("IMG_0004.JPG", "landscape", (2000, 1500)),
+    _PictureSpec("IMG_0005.JPG", "car", (1024, 768)),
+    _PictureSpec("IMG_0006.JPG", "landscape", (1280, 960)),
+    _PictureSpec("IMG_0007.JPG", "cup", (1600, 1200)),
+    _PictureSpec("IMG_0008.JPG", "landscape", (1920, 1080)),
+    _PictureSpec("IMG_0009.JPG", "house", (800, 600)),
+    _PictureSpec("IMG_0010.JPG", "landscape", (1024, 768)),
+    _PictureSpec("IMG_0011.JPG", "car", (1280, 720)),
+    _PictureSpec("IMG_0012.JPG", "landscape", (640, 480)),
+    _PictureSpec("IMG_0013.JPG", "cup", (1024, 768)),
+    _PictureSpec("IMG_0014.JPG", "landscape", (1500, 1000)),
+    _PictureSpec("IMG_0015.JPG", "landscape", (1600, 1200)),
+    _PictureSpec("IMG_0016.JPG", "house", (1280, 960)),
+    _PictureSpec("IMG_0017.JPG", "landscape", (1024, 768)),
+    _PictureSpec("IMG_0018.JPG", "car", (800, 600)),
+    _PictureSpec("chart_bars.png", "bars", (1280, 720)),
+    _PictureSpec("chart_grid.png", "grid", (1024, 768)),
+    _PictureSpec("sticker.webp", "cup", (800, 600)),
+    _PictureSpec("banner.gif", "circles", (640, 480)),
+    _PictureSpec("wallpaper.bmp", "landscape", (640, 480)),
+    _PictureSpec("scan_0001.tif", "grid", (800, 600)),
+)
+_ARCHIVE_ONLY = frozenset(
+    {"IMG_0015.JPG", "IMG_0016.JPG", "IMG_0017.JPG", "IMG_0018.JPG"}
+)
+
+# Edited copies: (source picture, name of the copy, edit). "orientation" keeps
+# the pixels and only sets EXIF Orientation to 6 (rotate 90 degrees clockwise).
+_EDITS = (
+    ("IMG_0003.JPG", "IMG_0003_q35.jpg", "recompress"),
+    ("IMG_0004.JPG", "IMG_0004_half.jpg", "half"),
+    ("IMG_0005.JPG", "IMG_0005_rot90.jpg", "rotate"),
+    ("IMG_0006.JPG", "IMG_0006_orient6.jpg", "orientation"),
+    ("IMG_0007.JPG", "IMG_0007_crop.jpg", "crop"),
+    ("IMG_0008.JPG", "IMG_0008_mirror.jpg", "mirror"),
+)
+
+_VIDEOS = (
+    _VideoSpec("VID_0001.mp4", (640, 360), 25, 4, "car"),
+    _VideoSpec("VID_0002.mp4", (320, 240), 15, 3, "ball"),
+    _VideoSpec("VID_0003.mov", (640, 360), 20, 5, "sun"),
+)
+
+# Further loose copies: (path under evidence/, content name).
+_COPIES = (
+    ("Downloads/photo (1).jpg", "IMG_0002.JPG"),
+    ("Backup/2025-06/IMG_0002.JPG", "IMG_0002.JPG"),
+    ("Pictures/Copies/chart_bars.png", "chart_bars.png"),
+    ("Downloads/holiday.png", "IMG_0009.JPG"),
+    ("AppData/cache/blob_0001.dat", "IMG_0010.JPG"),
+    ("Videos/Sent/clip_copy.mp4", "VID_0002.mp4"),
+)
+
+# Archive members: (member name, content name).
+_PHONE_ZIP = (
+    ("DCIM/Camera/IMG_0001.JPG", "IMG_0001.JPG"),
+    ("DCIM/Camera/IMG_0011.JPG", "IMG_0011.JPG"),
+    ("DCIM/Camera/IMG_0015.JPG", "IMG_0015.JPG"),
+    ("DCIM/Camera/IMG_0016.JPG", "IMG_0016.JPG"),
+    ("DCIM/Camera/IMG_0004_half.jpg", "IMG_0004_half.jpg"),
+    ("DCIM/Camera/VID_0002.mp4", "VID_0002.mp4"),
+    ("backup/old.zip", "old.zip"),
+)
+_OLD_ZIP = (
+    ("IMG_0005.JPG", "IMG_0005.JPG"),
+    ("IMG_0017.JPG", "IMG_0017.JPG"),
+)
+_LAPTOP_TAR = (
+    ("home/demo/Pictures/IMG_0006.JPG", "IMG_0006.JPG"),
+    ("home/demo/Pictures/IMG_0018.JPG", "IMG_0018.JPG"),
+    ("home/demo/Pictures/wallpaper.bmp", "wallpaper.bmp"),
+)
+
+# Demo stand-ins for a known-material hash set, not real case data. They are
+# the sources of the edited copies (so perceptual matching has near-duplicates
+# to find), pictures found only inside archives, and a video that is also
+# duplicated. That is 12 of the 36 distinct contents.
+_KNOWN = (
+    "IMG_0003.JPG", "IMG_0004.JPG", "IMG_0005.JPG", "IMG_0006.JPG",
+    "IMG_0007.JPG", "IMG_0008.JPG", "IMG_0010.JPG", "IMG_0016.JPG",
+    "IMG_0017.JPG", "IMG_0018.JPG", "chart_grid.png", "VID_0002.mp4",
+)  # fmt: skip
+# Demo stand-ins for an NSRL-like known-good set, files an examiner may ignore.
+_KNOWN_GOOD = ("banner.gif", "wallpaper.bmp")
+
+
+def generate_demo(
+    destination: Path, *, seed: int = 2026, overwrite: bool = False
+) -> DemoEvidence:
+    """Write demo evidence to ``destination/evidence`` and hash lists to ``known/``.
+
+    The same ``seed`` gives the same bytes. Raises FileExistsError if the
+    evidence folder already exists and is not empty, unless ``overwrite`` is
+    true, in which case the folder is deleted first.
+    """
+    started = time.perf_counter()
+    evidence_dir = destination / "evidence"
+    _prepare_evidence_dir(evidence_dir, overwrite=overwrite)
+
+    rng = random.Random(seed)
+    contents = _render_pictures(rng)
+    contents.update(_render_videos(rng))
+    archives, members = _build_archives(contents)
+
+    loose = _loose_files(contents) | archives
+    _write_files(evidence_dir, loose)
+
+    known_dir = destination / "known"
+    known_list = known_dir / "demo_known_sha256.txt"
+    known_good_list = known_dir / "demo_known_good_md5.txt"
+    known_sha256 = _write_hash_list(known_list, "sha256", _KNOWN, contents)
+    known_good_md5 = _write_hash_list(known_good_list, "md5", _KNOWN_GOOD, contents)
+
+    blobs = [*loose.values(), *members]
+    distinct = {hashlib.sha256(data).hexdigest() for data in blobs}
+    log.info(
+        "wrote %d demo evidence files (%d archive members) to %s in %.1f s",
+        len(loose), len(members), evidence_dir, time.perf_counter() - started,
+    )  # fmt: skip
+    return DemoEvidence(
+        evidence_dir=evidence_dir,
+        known_list=known_list,
+        known_good_list=known_good_list,
+        file_count=len(loose),
+        member_count=len(members),
+        distinct_sha256=len(distinct),
+        known_sha256=known_sha256,
+        known_good_md5=known_good_md5,
+    )
+
+
+def _prepare_evidence_dir(evidence_dir: Path, *, overwrite: bool) -> None:
+    if evidence_dir.exists() and any(evidence_dir.iterdir()):
+        if not overwrite:
+            raise FileExistsError(
+                f"demo evidence folder {evidence_dir} already exists and is not "
+                "empty; delete it or pass overwrite=True to replace it"
+            )
+        log.info("deleting existing demo evidence folder %s", evidence_dir)
+        shutil.rmtree(evidence_dir)
+    evidence_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _render_pictures(rng: random.Random) -> dict[str, bytes]:
+    contents: dict[str, bytes] = {}
+    for index, spec in enumerate(_PICTURES):
+        image = drawing.draw_scene(spec.kind, spec.size, rng)
+        if not spec.name.upper().endswith(".JPG"):
+            contents[spec.name] = _encode_other(image, spec.name)
+            continue
+
+        # Every second JPEG gets a GPS position, so about half carry one.
+        capture = _draw_capture(rng, index, with_place=index % 2 == 0)
+        contents[spec.name] = _encode_jpeg(image, _build_exif(capture), 92)
+        for source, name, edit in _EDITS:
+            if source == spec.name:
+                contents[name] = _encode_edit(image, capture, edit)
+    return contents
+
+
+def _draw_capture(rng: random.Random, index: int, *, with_place: bool) -> _Capture:
+    camera = rng.choice(_CAMERAS)
+    taken = _FIRST_CAPTURE + timedelta(days=index, minutes=rng.randint(0, 600))
+    if not with_place:
+        return _Capture(camera, taken, None)
+
+    # Offsets up to about 1 km keep pictures from one town apart but nearby.
+    base = rng.choice(_PLACES)
+    place = _Place(
+        base.name,
+        round(base.latitude + rng.uniform(-0.01, 0.01), 6),
+        round(base.longitude + rng.uniform(-0.01, 0.01), 6),
+        base.altitude_m + rng.randint(-5, 15),
+    )
+    return _Capture(camera, taken, place)
+
+
+def _build_exif(
+    capture: _Capture, *, orientation: int = 1, software: str | None = None
+) -> Image.Exif:
+    exif = Image.Exif()
+    stamp = capture.taken.strftime("%Y:%m:%d %H:%M:%S")
+    exif[ExifTags.Base.Make] = capture.camera.make
+    exif[ExifTags.Base.Model] = capture.camera.model
+    exif[ExifTags.Base.Software] = software or capture.camera.software
+    exif[ExifTags.Base.Orientation] = orientation
+    exif[ExifTags.Base.DateTime] = stamp
+
+    exif_ifd = exif.get_ifd(ExifTags.IFD.Exif)
+    exif_ifd[ExifTags.Base.DateTimeOriginal] = stamp
+    # Moldova keeps UTC+03:00 in summer, when all demo pictures are taken.
+    exif_ifd[ExifTags.Base.OffsetTimeOriginal] = "+03:00"
+    exif_ifd[ExifTags.Base.BodySerialNumber] = capture.camera.serial
+
+    if capture.place is not None:
+        _add_gps(exif, capture.place)
+    return exif
+
+
+def _add_gps(exif: Image.Exif, place: _Place) -> None:
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSVersionID] = b"\x02\x03\x00\x00"
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N" if place.latitude >= 0 else "S"
+    gps[ExifTags.GPS.GPSLatitude] = _degrees_to_rationals(place.latitude)
+    gps[ExifTags.GPS.GPSLongitudeRef] = "E" if place.longitude >= 0 else "W"
+    gps[ExifTags.GPS.GPSLongitude] = _degrees_to_rationals(place.longitude)
+    gps[ExifTags.GPS.GPSAltitudeRef] = 0
+    gps[ExifTags.GPS.GPSAltitude] = IFDRational(round(place.altitude_m * 10), 10)
+
+
+def _degrees_to_rationals(
+    degrees: float,
+) -> tuple[IFDRational, IFDRational, IFDRational]:
+    # EXIF stores degrees, minutes and seconds; seconds to 1/100 is about 30 cm.
+    hundredths = round(abs(degrees) * 360_000)
+    whole_degrees, rest = divmod(hundredths, 360_000)
+    minutes, seconds = divmod(rest, 6_000)
+    return (
+        IFDRational(whole_degrees, 1),
+        IFDRational(minutes, 1),
+        IFDRational(seconds, 100),
+    )
+
+
+def _encode_jpeg(image: Image.Image, exif: Image.Exif, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality, exif=exif)
+    return buffer.getvalue()
+
+
+def _encode_other(image: Image.Image, name: str) -> bytes:
+    options: dict[str, dict[str, object]] = {
+        ".png": {"format": "PNG"},
+        ".webp": {"format": "WEBP", "quality": 80},
+        ".gif": {"format": "GIF"},
+        ".bmp": {"format": "BMP"},
+        ".tif": {"format": "TIFF", "compression": "tiff_lzw"},
+    }
+    buffer = io.BytesIO()
+    image.save(buffer, **options[Path(name).suffix.lower()])
+    return buffer.getvalue()
+
+
+def _encode_edit(image: Image.Image, capture: _Capture, edit: str) -> bytes:
+    if edit == "orientation":
+        # The same pixels at the same quality as the source, so only EXIF differs.
+        return _encode_jpeg(image, _build_exif(capture, orientation=6), 92)
+
+    width, height = image.size
+    quality = 92
+    if edit == "recompress":
+        edited, quality = image, 35
+    elif edit == "half":
+        edited = image.resize((width // 2, height // 2), Image.Resampling.LANCZOS)
+    elif edit == "rotate":
+        edited = image.transpose(Image.Transpose.ROTATE_270)
+    elif edit == "crop":
+        # Removes 8% of the width and of the height, half of it on each side.
+        edge_x, edge_y = round(width * 0.04), round(height * 0.04)
+        edited = image.crop((edge_x, edge_y, width - edge_x, height - edge_y))
+    elif edit == "mirror":
+        edited = ImageOps.mirror(image)
+    else:
+        raise ValueError(f"unknown picture edit {edit!r}")
+    return _encode_jpeg(
+        edited, _build_exif(capture, software="Demo Photo Editor 3.1"), quality
+    )
+
+
+def _render_videos(rng: random.Random) -> dict[str, bytes]:
+    # H.264 is what seized phones mostly hold, but some PyAV builds lack x264.
+    codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
+    log.debug("encoding demo videos with %s", codec)
+    return {spec.name: _encode_video(spec, codec, rng) for spec in _VIDEOS}
+
+
+def _encode_video(spec: _VideoSpec, codec: str, rng: random.Random) -> bytes:
+    background = drawing.draw_landscape(spec.size, rng)
+    frame_count = spec.fps * spec.seconds
+    buffer = io.BytesIO()
+    container_format = "mov" if spec.name.endswith(".mov") else "mp4"
+
+    # bitexact leaves out the muxer's version string, and one encoder thread
+    # keeps the output the same on machines with different core counts.
+    with av.open(
+        buffer, "w", format=container_format, options={"fflags": "+bitexact"}
+    ) as output:
+        stream = output.add_stream(codec, rate=spec.fps)
+        stream.width, stream.height = spec.size
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = Fraction(1, spec.fps)
+        stream.codec_context.thread_count = 1
+
+        for index in range(frame_count):
+            progress = index / (frame_count - 1)
+            image = drawing.draw_video_frame(background, spec.motif, progress)
+            frame = av.VideoFrame.from_image(image)
+            frame.pts = index
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    return buffer.getvalue()
+
+
+def _build_archives(
+    contents: Mapping[str, bytes],
+) -> tuple[dict[str, bytes], list[bytes]]:
+    """Build phone.zip (with backup/old.zip inside) and laptop_backup.tar.gz.
+
+    Returns the archives by path under evidence/ and the bytes of every member,
+    nested ones included; old.zip counts as a member and so do its own members.
+    """
+    old_members = _resolve(_OLD_ZIP, contents)
+    old_zip = _zip_bytes(old_members)
+    phone_members = _resolve(_PHONE_ZIP, {**contents, "old.zip": old_zip})
+    tar_members = _resolve(_LAPTOP_TAR, contents)
+
+    archives = {
+        "phone.zip": _zip_bytes(phone_members),
+        "laptop_backup.tar.gz": _tar_gz_bytes(tar_members),
+    }
+    members = [data for _, data in (*old_members, *phone_members, *tar_members)]
+    return archives, members
+
+
+def _resolve(
+    table: Iterable[tuple[str, str]], contents: Mapping[str, bytes]
+) -> list[tuple[str, bytes]]:
+    return [(name, contents[content]) for name, content in table]
+
+
+def _zip_bytes(members: Iterable[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            # ZipInfo records the host system, which would differ on Windows.
+            info.create_system = 3
+            info.external_attr = 0o100644 << 16
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def _tar_gz_bytes(members: Iterable[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    # gzip stores a modification time and a file name in its header.
+    with (
+        _gzip_writer(buffer) as compressed,
+        tarfile.open(
+            fileobj=compressed, mode="w", format=tarfile.USTAR_FORMAT
+        ) as archive,
+    ):
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = int(_FIXED_TIME.timestamp())
+            info.mode = 0o644
+            info.uname = info.gname = "demo"
+            info.uid = info.gid = 1000
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _gzip_writer(buffer: io.BytesIO) -> gzip.GzipFile:
+    return gzip.GzipFile(
+        filename="", mode="wb", fileobj=buffer, mtime=int(_FIXED_TIME.timestamp())
+    )
+
+
+def _loose_files(contents: Mapping[str, bytes]) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for spec in _PICTURES:
+        if spec.name not in _ARCHIVE_ONLY:
+            folder = "DCIM/100DEMO" if spec.name.endswith(".JPG") else "Pictures"
+            files[f"{folder}/{spec.name}"] = contents[spec.name]
+
+    for _, name, _ in _EDITS:
+        files[f"Pictures/Edited/{name}"] = contents[name]
+    for spec in _VIDEOS:
+        files[f"Videos/{spec.name}"] = contents[spec.name]
+    for path, content in _COPIES:
+        files[path] = contents[content]
+    return files
+
+
+def _write_files(evidence_dir: Path, files: Mapping[str, bytes]) -> None:
+    fixed = _FIXED_TIME.timestamp()
+    for relative, data in sorted(files.items()):
+        path = evidence_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        os.utime(path, (fixed, fixed))
+
+
+def _write_hash_list(
+    path: Path, algorithm: str, names: Iterable[str], contents: Mapping[str, bytes]
+) -> frozenset[str]:
+    """Write ``<hex digest>  <name>`` lines, the format of sha256sum and md5sum."""
+    digests = {
+        name: hashlib.new(algorithm, contents[name]).hexdigest() for name in names
+    }
+    lines = [f"{digest}  {name}\n" for name, digest in sorted(digests.items())]
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(lines), encoding="utf-8")
+    return frozenset(digests.values())

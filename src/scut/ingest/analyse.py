@@ -1,0 +1,312 @@
+"""Analysis of one file, run in a worker process.
+
+A file is read once: the bytes go through MD5, SHA-1 and SHA-256, into the
+blob store, and to the decoders. Files over the in-memory limit are streamed
+through the digests into a temporary file of the blob store, which is then
+adopted as the original and decoded from there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import os
+import signal
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import pillow_heif
+from PIL import Image
+
+from scut.errors import FileFailure, FileTimeout
+from scut.hashing.digests import Digests, DigestSet, digest_bytes
+from scut.ingest import filetype
+from scut.ingest.images import analyse_image
+from scut.ingest.metadata import Metadata, format_offset, read_metadata
+from scut.ingest.video import FrameHash, VideoAnalysis, analyse_video
+from scut.settings import Settings
+from scut.storage.blobs import FileBlobStore
+
+log = logging.getLogger(__name__)
+
+READ_CHUNK = 1024 * 1024
+THUMBNAIL_NAME = "thumb.jpg"
+STRIP_NAME = "strip.jpg"
+
+
+@dataclass(frozen=True, slots=True)
+class FileTask:
+    """One file to analyse: where its bytes are and where it sits in the exhibit.
+
+    Exactly one of ``source_path`` and ``data`` is set. ``owned`` marks a
+    source path that is a temporary file of the blob store, which the worker
+    adopts or deletes.
+    """
+
+    path: str
+    source_path: Path | None = None
+    data: bytes | None = None
+    owned: bool = False
+    modified_at: dt.datetime | None = None
+    # How many archives deep this file sits; 0 for a file on disk.
+    depth: int = 0
+    # Exhibit path of the archive this file was read from, if any.
+    container: str | None = None
+
+
+@dataclass
+class FileResult:
+    """Everything analysis found in one file, sent back to the recorder."""
+
+    path: str
+    modified_at: dt.datetime | None
+    depth: int
+    digests: Digests | None = None
+    size: int = 0
+    mime_type: str = "application/octet-stream"
+    kind: str = "other"
+    extension_mime_type: str | None = None
+    type_mismatch: bool = False
+    width: int | None = None
+    height: int | None = None
+    duration_seconds: float | None = None
+    codec: str | None = None
+    pdq: str | None = None
+    pdq_quality: int | None = None
+    metadata: Metadata | None = None
+    frames: list[FrameHash] = field(default_factory=list)
+    has_thumbnail: bool = False
+    has_strip: bool = False
+    # Failed stages as (stage, reason); a file with digests is still recorded.
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Analyser:
+    """Analyses files for one worker process, writing blobs to the store."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = FileBlobStore(
+            settings.data_dir / "blobs", fsync=settings.fsync_blobs
+        )
+
+    def analyse(self, task: FileTask) -> FileResult:
+        """Analyse one file; per-stage failures are recorded in the result."""
+        result = FileResult(task.path, task.modified_at, task.depth)
+        with warnings.catch_warnings(record=True) as caught:
+            # Decoders warn on corrupt data; each warning is recorded, not shown.
+            warnings.simplefilter("always")
+            try:
+                with _time_limit(self.settings.file_timeout_seconds):
+                    self._analyse(task, result)
+            except FileFailure as failure:
+                result.failures.append((failure.stage, failure.reason))
+            finally:
+                if task.owned and task.source_path is not None:
+                    task.source_path.unlink(missing_ok=True)
+        for warning in caught:
+            reason = f"{warning.category.__name__}: {str(warning.message).strip()}"
+            if ("warning", reason) not in result.failures:
+                result.failures.append(("warning", reason[:500]))
+        if result.metadata is not None:
+            result.failures.extend(("metadata", note) for note in result.metadata.notes)
+        return result
+
+    def _analyse(self, task: FileTask, result: FileResult) -> None:
+        data, blob_path = self._read_and_store(task, result)
+        assert result.digests is not None
+        head = data[: filetype.SNIFF_BYTES] if data is not None else _head(blob_path)
+        detected = filetype.detect(head, task.path)
+        result.mime_type = detected.mime_type
+        result.kind = detected.kind
+        result.extension_mime_type = detected.extension_mime_type
+        result.type_mismatch = detected.mismatch
+        if result.size == 0:
+            result.failures.append(("type", "empty file"))
+        elif detected.mismatch:
+            claimed = detected.extension_mime_type or "no known type"
+            result.failures.append(
+                ("type", f"content is {detected.mime_type} but the name says {claimed}")
+            )
+        if result.kind == "other" and result.mime_type == "application/octet-stream":
+            _identify_with_pillow(data, result)
+        if result.kind == "image":
+            self._analyse_image(data if data is not None else blob_path, result)
+        elif result.kind == "video":
+            self._analyse_video(data if data is not None else blob_path, result)
+
+    def _read_and_store(
+        self, task: FileTask, result: FileResult
+    ) -> tuple[bytes | None, Path]:
+        if task.data is not None:
+            data = task.data
+        else:
+            assert task.source_path is not None
+            data = self._read_small(task.source_path)
+        if data is not None:
+            result.digests = digest_bytes(data)
+            result.size = len(data)
+            self.store.put_original(result.digests.sha256, data)
+        else:
+            assert task.source_path is not None
+            self._stream_large(task, result)
+        assert result.digests is not None
+        return data, self.store.original_path(result.digests.sha256)
+
+    def _read_small(self, path: Path) -> bytes | None:
+        try:
+            with path.open("rb") as handle:
+                size = _file_size(handle.fileno())
+                if size > self.settings.in_memory_max_bytes:
+                    return None
+                return handle.read()
+        except OSError as error:
+            raise FileFailure(
+                "read", f"{type(error).__name__}: {error.strerror}"
+            ) from error
+
+    def _stream_large(self, task: FileTask, result: FileResult) -> None:
+        assert task.source_path is not None
+        digests = DigestSet()
+        try:
+            with self.store.temporary_file() as (spool, spool_path):
+                with task.source_path.open("rb") as source:
+                    while chunk := source.read(READ_CHUNK):
+                        digests.update(chunk)
+                        spool.write(chunk)
+                spool.flush()
+                result.digests = digests.result()
+                result.size = digests.size
+                spool.close()
+                self.store.adopt_original(result.digests.sha256, spool_path)
+        except OSError as error:
+            raise FileFailure(
+                "read", f"{type(error).__name__}: {error.strerror}"
+            ) from error
+
+    def _analyse_image(self, source: bytes | Path, result: FileResult) -> None:
+        data = source if isinstance(source, bytes) else source.read_bytes()
+        try:
+            result.metadata = read_metadata(data)
+        except (RuntimeError, ValueError, MemoryError) as error:
+            result.failures.append(("metadata", str(error)[:500]))
+        try:
+            image = analyse_image(data, self.settings.thumbnail_size)
+        except FileFailure as failure:
+            result.failures.append((failure.stage, failure.reason))
+            return
+        result.width, result.height = image.width, image.height
+        result.pdq, result.pdq_quality = image.pdq.hex, image.pdq.quality
+        assert result.digests is not None
+        self.store.put_derived(
+            result.digests.sha256, THUMBNAIL_NAME, image.thumbnail_jpeg
+        )
+        result.has_thumbnail = True
+
+    def _analyse_video(self, source: bytes | Path, result: FileResult) -> None:
+        video = analyse_video(
+            source,
+            strip_frames=self.settings.video_strip_frames,
+            max_seconds=self.settings.video_max_seconds,
+        )
+        result.width, result.height = video.width, video.height
+        result.duration_seconds = video.duration_seconds
+        result.codec = video.codec
+        result.frames = video.frames
+        first = video.frames[0]
+        result.pdq, result.pdq_quality = first.pdq, first.quality
+        result.metadata = _video_metadata(video.container_tags, video)
+        for note in video.notes:
+            result.failures.append(("video", note))
+        assert result.digests is not None
+        if video.strip_jpeg is not None:
+            self.store.put_derived(result.digests.sha256, STRIP_NAME, video.strip_jpeg)
+            result.has_strip = True
+
+
+def _video_metadata(tags: dict[str, str], video: VideoAnalysis) -> Metadata:
+    metadata = Metadata(
+        make=video.make,
+        model=video.model,
+        software=video.software,
+        gps_latitude=video.gps_latitude,
+        gps_longitude=video.gps_longitude,
+        gps_altitude=video.gps_altitude,
+        tags=dict(tags),
+    )
+    created = tags.get("com.apple.quicktime.creationdate") or tags.get("creation_time")
+    if created:
+        _set_video_date(created, metadata)
+    return metadata
+
+
+def _set_video_date(value: str, metadata: Metadata) -> None:
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        metadata.notes.append(f"creation date {value!r}: not ISO 8601")
+        return
+    metadata.taken_at = parsed.replace(tzinfo=None)
+    metadata.taken_at_offset = format_offset(parsed.utcoffset())
+
+
+def _identify_with_pillow(data: bytes | None, result: FileResult) -> None:
+    # libmagic misses pictures that start with junk bytes; Pillow finds some.
+    if data is None:
+        return
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image_format = image.format
+    except Exception:  # noqa: BLE001 (any failure means "not a picture")
+        return
+    mime = Image.MIME.get(image_format or "", None)
+    if mime:
+        result.mime_type = filetype.normalise_mime(mime)
+        result.kind = filetype.kind_of(result.mime_type)
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(filetype.SNIFF_BYTES)
+
+
+def _file_size(descriptor: int) -> int:
+    return os.fstat(descriptor).st_size
+
+
+@contextmanager
+def _time_limit(seconds: int) -> Iterator[None]:
+    def expire(_signum: int, _frame: FrameType | None) -> None:
+        raise FileTimeout(seconds)
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+_ANALYSER: Analyser | None = None
+
+
+def init_worker(settings: Settings) -> None:
+    """Prepare a worker process: decoders, limits and the blob store."""
+    global _ANALYSER
+    pillow_heif.register_heif_opener()
+    # Pillow warns above MAX_IMAGE_PIXELS and raises above twice that.
+    Image.MAX_IMAGE_PIXELS = settings.image_max_pixels // 2
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    _ANALYSER = Analyser(settings)
+
+
+def analyse_in_worker(task: FileTask) -> FileResult:
+    """Analyse ``task`` with the worker's analyser (set by init_worker)."""
+    assert _ANALYSER is not None, "init_worker was not called in this process"
+    return _ANALYSER.analyse(task)

@@ -1,0 +1,136 @@
+"""File type from content (libmagic), and whether the file name agrees."""
+
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+import magic
+
+# Bytes libmagic looks at; enough for every container this module maps.
+SNIFF_BYTES = 64 * 1024
+
+IMAGE_TYPES = {
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/bmp",
+    "image/tiff",
+    "image/webp",
+    "image/heic",
+    "image/heif",
+    "image/avif",
+}
+ARCHIVE_TYPES = {
+    "application/zip",
+    "application/x-7z-compressed",
+    "application/x-tar",
+    "application/gzip",
+    "application/x-bzip2",
+    "application/x-xz",
+}
+
+# libmagic names that differ from the registered type of the same format.
+_ALIASES = {
+    "image/x-ms-bmp": "image/bmp",
+    "image/x-bmp": "image/bmp",
+    "image/heic-sequence": "image/heic",
+    "image/heif-sequence": "image/heif",
+    "image/avif-sequence": "image/avif",
+    "application/x-gzip": "application/gzip",
+    "video/x-ms-wmv": "video/x-ms-asf",
+    "application/vnd.ms-asf": "video/x-ms-asf",
+    "video/x-m4v": "video/mp4",
+    "audio/mp4": "video/mp4",
+    "video/3gpp2": "video/3gpp",
+    "application/x-ustar": "application/x-tar",
+    "image/x-tiff": "image/tiff",
+    "image/pjpeg": "image/jpeg",
+}
+
+# Extensions Python's mimetypes does not know, or maps differently.
+_EXTRA_EXTENSIONS = {
+    ".heic": "image/heic",
+    ".heif": "image/heif",
+    ".avif": "image/avif",
+    ".webp": "image/webp",
+    ".mkv": "video/x-matroska",
+    ".webm": "video/webm",
+    ".3gp": "video/3gpp",
+    ".3g2": "video/3gpp",
+    ".wmv": "video/x-ms-asf",
+    ".asf": "video/x-ms-asf",
+    ".7z": "application/x-7z-compressed",
+    ".tgz": "application/gzip",
+    ".gz": "application/gzip",
+    ".bz2": "application/x-bzip2",
+    ".xz": "application/x-xz",
+    ".mpo": "image/jpeg",
+    ".jfif": "image/jpeg",
+    ".m4v": "video/mp4",
+    ".dng": "image/tiff",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FileType:
+    """What the content is, what the name claims, and whether they differ."""
+
+    mime_type: str
+    kind: str
+    extension_mime_type: str | None
+    mismatch: bool
+
+
+def normalise_mime(mime_type: str) -> str:
+    """Return the registered name of a MIME type libmagic may alias."""
+    return _ALIASES.get(mime_type, mime_type)
+
+
+def _family(mime_type: str) -> str:
+    # HEIC is HEIF with HEVC inside; cameras and libmagic use the two names
+    # for the same files, so neither name is a mismatch for the other.
+    return "image/heif" if mime_type == "image/heic" else mime_type
+
+
+def kind_of(mime_type: str) -> str:
+    """Return image, video, archive or other for a MIME type."""
+    if mime_type in IMAGE_TYPES:
+        return "image"
+    if mime_type.startswith("video/"):
+        return "video"
+    if mime_type in ARCHIVE_TYPES:
+        return "archive"
+    return "other"
+
+
+def mime_of_name(name: str) -> str | None:
+    """Return the MIME type a file name's extension claims, if known."""
+    suffix = PurePosixPath(name).suffix.lower()
+    if not suffix:
+        return None
+    if suffix in _EXTRA_EXTENSIONS:
+        return _EXTRA_EXTENSIONS[suffix]
+    guessed, _encoding = mimetypes.guess_type(f"x{suffix}", strict=False)
+    return normalise_mime(guessed) if guessed else None
+
+
+def detect(head: bytes, name: str) -> FileType:
+    """Identify a file from its first bytes and compare with its name.
+
+    A file whose extension claims another type is a mismatch; so is a
+    picture, video or archive with an extension that names no known type
+    (a JPEG saved as ``.dat``), since hiding media that way is common.
+    """
+    if not head:
+        mime_type = "application/x-empty"
+    else:
+        mime_type = normalise_mime(magic.from_buffer(head[:SNIFF_BYTES], mime=True))
+    kind = kind_of(mime_type)
+    claimed = mime_of_name(name)
+    if claimed is not None:
+        mismatch = _family(claimed) != _family(mime_type)
+    else:
+        mismatch = kind != "other"
+    return FileType(mime_type, kind, claimed, mismatch)

@@ -1,0 +1,313 @@
+"""The ingest job: enumerate, analyse in a process pool, record, summarise.
+
+The main process walks the sources and opens archives; worker processes
+read, hash, store and decode each file; the main process writes their
+results in batches. Paths already recorded for the exhibit are skipped, so
+running the same job again, after a crash or a kill, finishes it without
+recording anything twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Protocol
+
+from scut.db.session import Database
+from scut.errors import ArchiveError
+from scut.ingest.analyse import FileResult, FileTask, analyse_in_worker, init_worker
+from scut.ingest.archives import ArchiveReader, ExpansionBudget, Member, RejectedMember
+from scut.ingest.records import (
+    Origin,
+    Recorder,
+    prepare_exhibit,
+    recorded_paths,
+    unfinished_archives,
+)
+from scut.ingest.runs import finish_run, start_run
+from scut.ingest.sources import SkippedEntry, count_files, plan_sources, walk_sources
+from scut.ingest.summary import IngestSummary, summarise_exhibit
+from scut.settings import Settings
+from scut.storage.blobs import FileBlobStore
+
+log = logging.getLogger(__name__)
+
+# Tasks handed to the pool ahead of the workers, per worker.
+QUEUE_DEPTH_PER_WORKER = 4
+
+
+class ProgressListener(Protocol):
+    """What the job reports while it runs; the CLI draws it as a progress bar."""
+
+    def discovered(self, count: int) -> None:
+        """``count`` more files are known to need a look."""
+
+    def finished_file(self, size: int, failed: bool) -> None:
+        """One file was analysed (or skipped, with size 0)."""
+
+
+class _Silent:
+    def discovered(self, count: int) -> None:
+        pass
+
+    def finished_file(self, size: int, failed: bool) -> None:
+        pass
+
+
+@dataclass
+class _Expansion:
+    """An archive being read, and how many of its members are still in flight."""
+
+    path: str
+    events: Iterator[Member | RejectedMember]
+    budget: ExpansionBudget
+    depth: int
+    in_flight: int = 0
+    exhausted: bool = False
+
+
+@dataclass
+class RunCounters:
+    """What this run did, beside what the exhibit holds in the end."""
+
+    analysed: int = 0
+    skipped: int = 0
+    bytes_read: int = 0
+    failed: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+class IngestJob:
+    """One ``scut ingest`` run over a set of sources into one exhibit."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        sources: list[Path],
+        origin: Origin,
+        progress: ProgressListener | None = None,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.sources = plan_sources(sources)
+        self.origin = origin
+        self.progress = progress or _Silent()
+        self.store = FileBlobStore(
+            settings.data_dir / "blobs", fsync=settings.fsync_blobs
+        )
+        self.counters = RunCounters()
+        self.expansions: dict[str, _Expansion] = {}
+        self.pending_work: deque[Iterator[FileTask | SkippedEntry]] = deque()
+
+    def run(self) -> IngestSummary:
+        """Run the job to the end and return the exhibit's summary."""
+        self.store.remove_stale_temporaries()
+        exhibit_id = prepare_exhibit(self.database, self.origin)
+        run_id = start_run(self.database, exhibit_id, self.sources)
+        self.recorder = Recorder(
+            self.database, exhibit_id, self.settings.write_batch_size
+        )
+        self.done = recorded_paths(self.database, exhibit_id)
+        status = "failed"
+        try:
+            self._plan_work(exhibit_id)
+            self._process()
+            status = "finished"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            self.recorder.flush()
+            summary = summarise_exhibit(self.database, exhibit_id, self.counters)
+            finish_run(self.database, run_id, status, summary)
+        return summary
+
+    def _plan_work(self, exhibit_id: int) -> None:
+        self.progress.discovered(count_files(self.sources))
+        unfinished, archive_paths = unfinished_archives(self.database, exhibit_id)
+        for path, sha256, mime_type in unfinished:
+            depth = sum(1 for other in archive_paths if path.startswith(f"{other}/"))
+            budget = ExpansionBudget(self.settings)
+            self._start_expansion(path, sha256, mime_type, depth + 1, budget)
+        self.pending_work.append(walk_sources(self.sources))
+
+    def _process(self) -> None:
+        workers = self.settings.worker_count
+        limit = workers * QUEUE_DEPTH_PER_WORKER
+        in_flight: dict[Future[FileResult], FileTask] = {}
+        executor = self._new_executor(workers)
+        try:
+            while True:
+                self._fill(executor, in_flight, limit)
+                if not in_flight:
+                    break
+                finished, _ = wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
+                try:
+                    for future in finished:
+                        task = in_flight.pop(future)
+                        self._handle(task, future.result())
+                except BrokenProcessPool:
+                    executor.shutdown(wait=False, cancel_futures=True)
+                    suspects = [task] + list(in_flight.values())
+                    in_flight.clear()
+                    executor = self._new_executor(workers)
+                    self._retry_one_by_one(suspects)
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def _new_executor(self, workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=get_context("forkserver"),
+            initializer=init_worker,
+            initargs=(self.settings,),
+        )
+
+    def _fill(
+        self,
+        executor: ProcessPoolExecutor,
+        in_flight: dict[Future[FileResult], FileTask],
+        limit: int,
+    ) -> None:
+        while len(in_flight) < limit:
+            task = self._next_task()
+            if task is None:
+                return
+            in_flight[executor.submit(analyse_in_worker, task)] = task
+
+    def _next_task(self) -> FileTask | None:
+        while self.pending_work:
+            try:
+                item = next(self.pending_work[0])
+            except StopIteration:
+                self.pending_work.popleft()
+                continue
+            task = self._accept(item)
+            if task is not None:
+                return task
+        return None
+
+    def _accept(self, item: FileTask | SkippedEntry) -> FileTask | None:
+        if isinstance(item, SkippedEntry):
+            # Recorded again on a resumed run too; the database keeps one row.
+            self.recorder.add_error(item.path, item.stage, item.reason)
+            self.counters.failed += 1
+            self.progress.finished_file(0, True)
+            return None
+        if item.path in self.done:
+            self.counters.skipped += 1
+            if item.owned and item.source_path is not None:
+                item.source_path.unlink(missing_ok=True)
+            self._member_finished(item)
+            self.progress.finished_file(0, False)
+            return None
+        return item
+
+    def _handle(self, task: FileTask, result: FileResult) -> None:
+        self.counters.analysed += 1
+        self.counters.bytes_read += result.size
+        if result.failures:
+            self.counters.failed += 1
+        self.recorder.add_result(result)
+        self.progress.finished_file(result.size, bool(result.failures))
+        if result.kind == "archive" and result.digests is not None:
+            self._expand(task, result)
+        self._member_finished(task)
+
+    def _retry_one_by_one(self, suspects: list[FileTask]) -> None:
+        # One worker died and took every in-flight task with it; running the
+        # suspects alone finds the file that kills a worker.
+        for task in suspects:
+            executor = self._new_executor(1)
+            try:
+                result = executor.submit(analyse_in_worker, task).result()
+            except BrokenProcessPool:
+                log.error("Analysis of %s stopped its worker process", task.path)
+                self.recorder.add_error(
+                    task.path, "crash", "the decoder crashed its worker process"
+                )
+                self.counters.failed += 1
+                self.progress.finished_file(0, True)
+                if task.owned and task.source_path is not None:
+                    task.source_path.unlink(missing_ok=True)
+                self._member_finished(task)
+                continue
+            finally:
+                executor.shutdown(wait=True)
+            self._handle(task, result)
+
+    def _expand(self, task: FileTask, result: FileResult) -> None:
+        assert result.digests is not None
+        depth = task.depth + 1
+        if depth > self.settings.archive_max_depth:
+            self.recorder.add_error(
+                task.path,
+                "depth",
+                f"archive nested {depth} deep; not opened "
+                f"(SCUT_ARCHIVE_MAX_DEPTH is {self.settings.archive_max_depth})",
+            )
+            self.recorder.complete_archive(task.path)
+            return
+        container = self.expansions.get(task.container or "")
+        budget = container.budget if container else ExpansionBudget(self.settings)
+        self._start_expansion(
+            task.path, result.digests.sha256, result.mime_type, depth, budget
+        )
+
+    def _start_expansion(
+        self,
+        path: str,
+        sha256: str,
+        mime_type: str,
+        depth: int,
+        budget: ExpansionBudget,
+    ) -> None:
+        reader = ArchiveReader(self.settings, self.store, budget)
+        events = reader.members(self.store.original_path(sha256), mime_type)
+        expansion = _Expansion(path, events, budget, depth)
+        self.expansions[path] = expansion
+        self.pending_work.append(self._member_tasks(expansion))
+
+    def _member_tasks(self, expansion: _Expansion) -> Iterator[FileTask | SkippedEntry]:
+        try:
+            for event in expansion.events:
+                member_path = f"{expansion.path}/{event.name}"
+                if isinstance(event, RejectedMember):
+                    yield SkippedEntry(member_path, "archive", event.reason)
+                    continue
+                expansion.in_flight += 1
+                self.progress.discovered(1)
+                yield FileTask(
+                    path=member_path,
+                    source_path=event.spool_path,
+                    data=event.data,
+                    owned=event.spool_path is not None,
+                    modified_at=event.modified_at,
+                    depth=expansion.depth,
+                    container=expansion.path,
+                )
+        except ArchiveError as error:
+            log.warning("Archive %s: %s", expansion.path, error.reason)
+            yield SkippedEntry(expansion.path, "archive", error.reason)
+        expansion.exhausted = True
+        self._complete_if_done(expansion)
+
+    def _member_finished(self, task: FileTask) -> None:
+        expansion = self.expansions.get(task.container or "")
+        if expansion is None:
+            return
+        expansion.in_flight -= 1
+        self._complete_if_done(expansion)
+
+    def _complete_if_done(self, expansion: _Expansion) -> None:
+        if expansion.exhausted and expansion.in_flight == 0:
+            self.recorder.complete_archive(expansion.path)
+            del self.expansions[expansion.path]

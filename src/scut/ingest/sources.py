@@ -1,0 +1,141 @@
+"""Walking the folders and files given to ``scut ingest``.
+
+Each file gets its path inside the exhibit: relative to the folder when one
+folder is given, or starting with each source's own name when several
+sources (or a single file) are given. Symbolic links are never followed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from scut.errors import SourceError
+from scut.ingest.analyse import FileTask
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedEntry:
+    """A directory entry that is not read, with the reason."""
+
+    path: str
+    stage: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A file or folder to ingest and the prefix its paths get in the exhibit."""
+
+    path: Path
+    prefix: str
+
+
+def plan_sources(paths: list[Path]) -> list[Source]:
+    """Check the source paths and choose the exhibit path prefix of each.
+
+    Raises SourceError for a path that does not exist or is not a regular
+    file or folder, and when two sources would give the same exhibit paths.
+    """
+    if not paths:
+        raise SourceError("no source given: name at least one file or folder")
+    sources: list[Source] = []
+    for path in paths:
+        if not path.exists():
+            raise SourceError(f"source not found: {path}")
+        if not (path.is_dir() or path.is_file()):
+            raise SourceError(f"source is not a regular file or folder: {path}")
+        sources.append(Source(path, path.resolve().name))
+    if len(sources) == 1 and sources[0].path.is_dir():
+        return [Source(sources[0].path, "")]
+    prefixes = [source.prefix for source in sources]
+    duplicates = sorted({prefix for prefix in prefixes if prefixes.count(prefix) > 1})
+    if duplicates:
+        raise SourceError(
+            f"several sources are named {', '.join(duplicates)}; "
+            "ingest them as separate exhibits or rename one"
+        )
+    return sources
+
+
+def count_files(sources: list[Source]) -> int:
+    """Count the regular files under the sources, for the progress bar."""
+    total = 0
+    for source in sources:
+        if source.path.is_file():
+            total += 1
+            continue
+        for _folder, _dirs, files in os.walk(source.path):
+            total += len(files)
+    return total
+
+
+def walk_sources(sources: list[Source]) -> Iterator[FileTask | SkippedEntry]:
+    """Yield a task for each regular file under the sources, in sorted order."""
+    for source in sources:
+        if source.path.is_file():
+            yield _file_task(source.path, source.prefix)
+            continue
+        yield from _walk_folder(source.path, source.path, source.prefix)
+
+
+def _walk_folder(
+    root: Path, folder: Path, prefix: str
+) -> Iterator[FileTask | SkippedEntry]:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError as error:
+        yield SkippedEntry(
+            _exhibit_path(root, folder, prefix), "read", _os_reason(error)
+        )
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        exhibit_path = _exhibit_path(root, path, prefix)
+        try:
+            mode = entry.stat(follow_symlinks=False).st_mode
+        except OSError as error:
+            yield SkippedEntry(exhibit_path, "read", _os_reason(error))
+            continue
+        if stat.S_ISLNK(mode):
+            target = os.readlink(path)
+            yield SkippedEntry(
+                exhibit_path, "read", f"symbolic link to {target!r}; not followed"
+            )
+        elif stat.S_ISDIR(mode):
+            yield from _walk_folder(root, path, prefix)
+        elif stat.S_ISREG(mode):
+            yield _file_task(path, exhibit_path)
+        else:
+            yield SkippedEntry(
+                exhibit_path, "read", "special file (device, pipe or socket); not read"
+            )
+
+
+def _file_task(path: Path, exhibit_path: str) -> FileTask:
+    try:
+        modified = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    except (OSError, OverflowError, ValueError):
+        modified = None
+    return FileTask(path=exhibit_path, source_path=path, modified_at=modified)
+
+
+def _exhibit_path(root: Path, path: Path, prefix: str) -> str:
+    relative = path.relative_to(root).as_posix()
+    if relative == ".":
+        relative = ""
+    parts = [part for part in (prefix, relative) if part]
+    joined = "/".join(parts) or root.name
+    # Names that are not valid UTF-8 keep their bytes visible as \xNN escapes.
+    return joined.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _os_reason(error: OSError) -> str:
+    return f"{type(error).__name__}: {error.strerror or error}"

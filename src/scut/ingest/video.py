@@ -1,0 +1,188 @@
+"""Videos decoded with PyAV: duration, size, codec, one PDQ hash per second.
+
+The frame hashes follow vPDQ's layout (one PDQ hash of the first frame at
+or after each whole second), taken on frames turned to their display
+orientation. A strip of evenly spaced frame thumbnails is kept for the
+analyst.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import av
+from PIL import Image
+
+from scut.errors import FileFailure
+from scut.hashing.pdq import pdq_of_image
+
+log = logging.getLogger(__name__)
+
+STRIP_HEIGHT = 120
+_ISO6709 = re.compile(r"^([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)?")
+
+
+@dataclass(frozen=True, slots=True)
+class FrameHash:
+    """The PDQ hash of the frame shown at ``second``."""
+
+    second: int
+    timestamp: float
+    pdq: str
+    quality: int
+
+
+@dataclass
+class VideoAnalysis:
+    """What decoding a video produced."""
+
+    width: int
+    height: int
+    duration_seconds: float | None
+    codec: str
+    frames: list[FrameHash] = field(default_factory=list)
+    strip_jpeg: bytes | None = None
+    container_tags: dict[str, str] = field(default_factory=dict)
+    make: str | None = None
+    model: str | None = None
+    software: str | None = None
+    gps_latitude: float | None = None
+    gps_longitude: float | None = None
+    gps_altitude: float | None = None
+    # Problems met part-way, such as a truncated stream.
+    notes: list[str] = field(default_factory=list)
+
+
+def analyse_video(
+    source: bytes | Path, *, strip_frames: int, max_seconds: int
+) -> VideoAnalysis:
+    """Decode a video and hash one frame per second.
+
+    Raises FileFailure with stage "video" when the container cannot be
+    opened or holds no decodable video stream.
+    """
+    try:
+        opened = source if isinstance(source, Path) else io.BytesIO(source)
+        container = av.open(opened, mode="r", metadata_errors="replace")
+    except (av.FFmpegError, OSError, ValueError) as error:
+        raise FileFailure("video", f"cannot open container: {error}") from error
+    with container:
+        if not container.streams.video:
+            raise FileFailure("video", "no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        result = VideoAnalysis(
+            width=stream.codec_context.width,
+            height=stream.codec_context.height,
+            duration_seconds=_duration(container, stream),
+            codec=stream.codec_context.name,
+        )
+        _read_container_tags(dict(container.metadata), result)
+        _hash_frames(container, stream, result, strip_frames, max_seconds)
+    if not result.frames:
+        reason = "; ".join(result.notes) or "no frame could be decoded"
+        raise FileFailure("video", reason)
+    return result
+
+
+def _duration(container: Any, stream: Any) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return None
+
+
+def _hash_frames(
+    container: Any,
+    stream: Any,
+    result: VideoAnalysis,
+    strip_frames: int,
+    max_seconds: int,
+) -> None:
+    strip_times = _strip_times(result.duration_seconds, strip_frames)
+    strip: list[Image.Image] = []
+    next_second = 0
+    try:
+        for frame in container.decode(stream):
+            timestamp = float(frame.time) if frame.time is not None else next_second
+            if timestamp < next_second:
+                continue
+            if next_second >= max_seconds:
+                result.notes.append(f"frames after {max_seconds} s not hashed")
+                break
+            image = _displayed_frame(frame)
+            pdq = pdq_of_image(image)
+            result.frames.append(
+                FrameHash(next_second, timestamp, pdq.hex, pdq.quality)
+            )
+            if strip_times and timestamp >= strip_times[0]:
+                strip_times.pop(0)
+                strip.append(_strip_tile(image))
+            next_second = int(timestamp) + 1
+    except (av.FFmpegError, OSError, ValueError, MemoryError) as error:
+        result.notes.append(f"decoding stopped at {next_second} s: {error}")
+    if strip:
+        result.strip_jpeg = _join_strip(strip)
+
+
+def _strip_times(duration: float | None, count: int) -> list[float]:
+    if count <= 0:
+        return []
+    if not duration or duration <= 0:
+        return [float(second) for second in range(count)]
+    return [duration * (index + 0.5) / count for index in range(count)]
+
+
+def _displayed_frame(frame: Any) -> Image.Image:
+    image: Image.Image = frame.to_image()
+    # PyAV gives the display matrix's counter-clockwise angle, as PIL expects.
+    rotation = int(getattr(frame, "rotation", 0) or 0) % 360
+    if rotation:
+        image = image.rotate(rotation, expand=True)
+    return image
+
+
+def _strip_tile(image: Image.Image) -> Image.Image:
+    width = max(1, round(image.width * STRIP_HEIGHT / max(1, image.height)))
+    return image.resize((width, STRIP_HEIGHT), Image.Resampling.BILINEAR)
+
+
+def _join_strip(tiles: list[Image.Image]) -> bytes:
+    strip = Image.new("RGB", (sum(tile.width for tile in tiles), STRIP_HEIGHT))
+    left = 0
+    for tile in tiles:
+        strip.paste(tile, (left, 0))
+        left += tile.width
+    output = io.BytesIO()
+    strip.save(output, format="JPEG", quality=75)
+    return output.getvalue()
+
+
+def _read_container_tags(tags: dict[str, str], result: VideoAnalysis) -> None:
+    result.container_tags = {key: str(value)[:512] for key, value in tags.items()}
+    result.make = tags.get("com.apple.quicktime.make") or tags.get("make")
+    result.model = tags.get("com.apple.quicktime.model") or tags.get("model")
+    result.software = tags.get("com.apple.quicktime.software") or tags.get("encoder")
+    location = tags.get("com.apple.quicktime.location.ISO6709") or tags.get("location")
+    if location:
+        _read_iso6709(location, result)
+
+
+def _read_iso6709(value: str, result: VideoAnalysis) -> None:
+    match = _ISO6709.match(value.strip())
+    if match is None:
+        result.notes.append(f"location {value!r}: not ISO 6709")
+        return
+    latitude, longitude = float(match.group(1)), float(match.group(2))
+    if abs(latitude) > 90 or abs(longitude) > 180:
+        result.notes.append(f"location {value!r}: out of range")
+        return
+    result.gps_latitude, result.gps_longitude = latitude, longitude
+    if match.group(3):
+        result.gps_altitude = float(match.group(3))

@@ -1,0 +1,84 @@
+"""Scut's settings, read once from environment variables prefixed ``SCUT_``."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+
+
+class Settings(BaseSettings):
+    """Every setting of Scut; each field is read from ``SCUT_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="SCUT_", extra="ignore")
+
+    # Where the embedded database, the blob store and work files live.
+    data_dir: Path = Path("scut-data")
+    # SQLAlchemy URL; empty means the SQLite file ``scut.db`` in data_dir.
+    database_url: str = ""
+
+    # Worker processes for analysis; 0 means one per CPU core.
+    workers: int = 0
+    # Files up to this size are read into memory once; larger ones are
+    # streamed through the digests into the blob store and decoded from there.
+    in_memory_max_bytes: int = 256 * MIB
+    # Results written to the database per transaction.
+    write_batch_size: int = 200
+    # Seconds one file may take to analyse before it is recorded as timed out.
+    file_timeout_seconds: int = 300
+    # fsync each new blob before its database row is committed, so a power
+    # cut cannot leave a row that points to a blob that never reached disk.
+    fsync_blobs: bool = True
+
+    # Archive limits: members nested deeper than this are not opened.
+    archive_max_depth: int = 5
+    # An archive member larger than this (after decompression) is rejected.
+    archive_max_member_bytes: int = 8 * GIB
+    # Bytes one archive may expand to, its nested archives included.
+    archive_max_total_bytes: int = 64 * GIB
+    # A member whose decompressed size passes this multiple of its compressed
+    # size, once past archive_ratio_floor_bytes, is rejected as a bomb.
+    archive_max_ratio: int = 200
+    archive_ratio_floor_bytes: int = 16 * MIB
+    # Members per archive, to stop archives of millions of empty entries.
+    archive_max_members: int = 1_000_000
+
+    # Largest picture, in pixels, that is decoded; larger ones are recorded
+    # as errors (decompression bombs). JPEGs decode at 1/8 scale at most.
+    image_max_pixels: int = 200_000_000
+    # Longest side of stored thumbnails, in pixels.
+    thumbnail_size: int = 320
+    # Frames in a video's thumbnail strip.
+    video_strip_frames: int = 8
+    # Videos longer than this many seconds get frame hashes for this many
+    # seconds only; the rest is recorded as not hashed.
+    video_max_seconds: int = 4 * 3600
+
+    # Hamming distance at or under which two PDQ hashes match.
+    pdq_match_distance: int = Field(default=31, ge=0, le=256)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """Return the configured database URL, or the SQLite file under data_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'scut.db').resolve()}"
+
+    @property
+    def worker_count(self) -> int:
+        """Return the number of analysis processes to start."""
+        if self.workers > 0:
+            return self.workers
+        return max(1, len(os.sched_getaffinity(0)))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read from the environment on first use."""
+    return Settings()

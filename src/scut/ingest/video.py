@@ -107,26 +107,34 @@ def _hash_frames(
 ) -> None:
     strip_times = _strip_times(result.duration_seconds, strip_frames)
     strip: list[Image.Image] = []
+    first_frame: Image.Image | None = None
     next_second = 0
     try:
         for frame in container.decode(stream):
             timestamp = float(frame.time) if frame.time is not None else next_second
-            if timestamp < next_second:
+            wanted_in_strip = bool(strip_times) and timestamp >= strip_times[0]
+            if timestamp < next_second and not wanted_in_strip:
                 continue
             if next_second >= max_seconds:
                 result.notes.append(f"frames after {max_seconds} s not hashed")
                 break
             image = _displayed_frame(frame)
-            pdq = pdq_of_image(image)
-            result.frames.append(
-                FrameHash(next_second, timestamp, pdq.hex, pdq.quality)
-            )
-            if strip_times and timestamp >= strip_times[0]:
+            if first_frame is None:
+                first_frame = image
+            if wanted_in_strip:
                 strip_times.pop(0)
                 strip.append(_strip_tile(image))
-            next_second = int(timestamp) + 1
+            if timestamp >= next_second:
+                pdq = pdq_of_image(image)
+                result.frames.append(
+                    FrameHash(next_second, timestamp, pdq.hex, pdq.quality)
+                )
+                next_second = int(timestamp) + 1
     except (av.FFmpegError, OSError, ValueError, MemoryError) as error:
         result.notes.append(f"decoding stopped at {next_second} s: {error}")
+    if not strip and first_frame is not None:
+        # A video shorter than the strip spacing still gets one tile.
+        strip.append(_strip_tile(first_frame))
     if strip:
         result.strip_jpeg = _join_strip(strip)
 

@@ -32,8 +32,9 @@ class Settings(BaseSettings):
     write_batch_size: int = 200
     # Seconds one file may take to analyse before it is recorded as timed out.
     file_timeout_seconds: int = 300
-    # fsync each new blob before its database row is committed, so a power
-    # cut cannot leave a row that points to a blob that never reached disk.
+    # Sync new blobs to disk (one syncfs per batch) before the rows that
+    # point to them are committed, so a power cut cannot leave a row whose
+    # blob never reached the disk.
     fsync_blobs: bool = True
 
     # Archive limits: members nested deeper than this are not opened.

@@ -21,7 +21,7 @@ from scut.errors import ScutError
 from scut.settings import Settings, get_settings
 
 app = typer.Typer(
-    help="Scut: ingest seized media, match it against known material, keep the records.",
+    help="Scut: ingest seized media and match it against known material.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -250,9 +250,8 @@ def hashsets_list() -> None:
     from scut.hashsets.importer import list_hash_sets
 
     for row in list_hash_sets(_open_database(_settings())):
-        stdout.print(
-            f"{escape(row.name)}\t{row.kind}\t{row.entries}\t{row.imported_at:%Y-%m-%d %H:%M}"
-        )
+        imported = f"{row.imported_at:%Y-%m-%d %H:%M}"
+        stdout.print(f"{escape(row.name)}\t{row.kind}\t{row.entries}\t{imported}")
 
 
 @db_app.command("upgrade")

@@ -100,10 +100,8 @@ def print_summary(console: Console, summary: IngestSummary) -> None:
     table.add_row("Analysed in this run", str(summary.analysed_this_run))
     table.add_row("Already recorded, skipped", str(summary.skipped_this_run))
     table.add_row("Time", f"{summary.seconds:.1f} s")
-    table.add_row(
-        "Throughput",
-        f"{summary.files_per_second:.1f} files/s, {summary.megabytes_per_second:.1f} MB/s",
-    )
+    rate = f"{summary.files_per_second:.1f} files/s"
+    table.add_row("Throughput", f"{rate}, {summary.megabytes_per_second:.1f} MB/s")
     console.print(table)
     console.print(_verdict_table(summary))
     if summary.listed_errors:

@@ -46,7 +46,8 @@ def read_plain_list(path: Path) -> Iterator[PlainEntry]:
             match = _LINE.match(text)
             if match is None:
                 raise HashListError(
-                    f"{path}, line {number}: not an MD5, SHA-1 or SHA-256 hash: {text[:80]!r}"
+                    f"{path}, line {number}: not an MD5, SHA-1 or SHA-256 hash: "
+                    f"{text[:80]!r}"
                 )
             value = match.group(1).lower()
             yield PlainEntry(

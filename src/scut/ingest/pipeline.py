@@ -100,9 +100,9 @@ class IngestJob:
         self.sources = plan_sources(sources)
         self.origin = origin
         self.progress = progress or _Silent()
-        self.store = FileBlobStore(
-            settings.data_dir / "blobs", fsync=settings.fsync_blobs
-        )
+        # The main process writes only temporary spool files of archive
+        # members; blobs are synced per batch by the recorder.
+        self.store = FileBlobStore(settings.data_dir / "blobs", fsync=False)
         self.counters = RunCounters()
         self.expansions: dict[str, _Expansion] = {}
         self.pending_work: deque[Iterator[FileTask | SkippedEntry]] = deque()
@@ -113,7 +113,10 @@ class IngestJob:
         exhibit_id = prepare_exhibit(self.database, self.origin)
         run_id = start_run(self.database, exhibit_id, self.sources)
         self.recorder = Recorder(
-            self.database, exhibit_id, self.settings.write_batch_size
+            self.database,
+            exhibit_id,
+            self.settings.write_batch_size,
+            store=self.store if self.settings.fsync_blobs else None,
         )
         self.done = recorded_paths(self.database, exhibit_id)
         status = "failed"

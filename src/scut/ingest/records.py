@@ -33,6 +33,7 @@ from scut.db.upsert import insert_for
 from scut.errors import ConfigurationError
 from scut.ingest.analyse import FileResult
 from scut.matching.exact import Verdicts, verdicts_for
+from scut.storage.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +165,10 @@ class Recorder:
         exhibit_id: int,
         batch_size: int,
         max_delay: float = 2.0,
+        store: BlobStore | None = None,
     ) -> None:
         self.database = database
+        self.store = store
         self.exhibit_id = exhibit_id
         self.batch_size = batch_size
         self.max_delay = max_delay
@@ -203,6 +206,8 @@ class Recorder:
         self.last_flush = time.monotonic()
         if not len(batch):
             return
+        if self.store is not None and batch.results:
+            self.store.sync()
         with self.database.session() as session, session.begin():
             media_ids = self._write_media(session, batch.results)
             self._write_occurrences(session, batch.results, media_ids)
@@ -288,7 +293,9 @@ class Recorder:
             for result in batch.results
             for stage, reason in result.failures
         ]
-        failures += [(path, stage, reason, None) for path, stage, reason in batch.errors]
+        failures += [
+            (path, stage, reason, None) for path, stage, reason in batch.errors
+        ]
         for path, stage, reason, media_id in failures:
             row = rows.get((path, stage))
             if row is None:

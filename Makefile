@@ -1,0 +1,20 @@
+# The two commands of the README: `make demo` and `make test`.
+.PHONY: demo test bench lint
+
+demo:
+	scripts/bootstrap
+	.venv/bin/scut demo
+
+test:
+	scripts/bootstrap
+	scripts/ensure-postgres
+	.venv/bin/python -m pytest -n 2 -q
+
+bench:
+	scripts/bootstrap
+	.venv/bin/python -m pip install --quiet -e '.[bench]'
+	.venv/bin/python bench/ingest_bench.py
+
+lint:
+	.venv/bin/ruff check src tests bench
+	.venv/bin/ruff format --check src tests bench

@@ -119,7 +119,8 @@ def _verdict_table(summary: IngestSummary) -> Table:
 
 def _error_table(summary: IngestSummary) -> Table:
     shown = len(summary.listed_errors)
-    title = f"Errors ({shown} of {summary.errors} shown)"
+    total = sum(summary.errors_by_stage.values())
+    title = f"Errors and type mismatches ({shown} of {total} shown)"
     table = Table(title=title, show_lines=False)
     table.add_column("path", overflow="fold")
     table.add_column("stage")

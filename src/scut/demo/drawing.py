@@ -43,7 +43,7 @@ def draw_scene(kind: str, size: Size, rng: random.Random) -> Image.Image:
         "circles": _draw_circle_chart,
     }
     if kind not in painters:
-        raise ValueError(f"unknown scene kind {kind!r}; expected one of {SCENE_KINDS}")
+        raise ValueError(f"unknown scene kind {kind!r}. Expected one of {SCENE_KINDS}")
     return painters[kind](size, rng)
 
 
@@ -73,44 +73,52 @@ def draw_video_frame(
     ``progress`` runs from 0.0 (first frame) to 1.0 (last frame), so the motion
     depends only on the frame's position in the clip.
     """
-    if motif not in VIDEO_MOTIFS:
+    painters: dict[str, Callable[[ImageDraw.ImageDraw, Size, float], None]] = {
+        "car": _draw_moving_car,
+        "ball": _draw_bouncing_ball,
+        "sun": _draw_sun_crossing_sky,
+    }
+    if motif not in painters:
         raise ValueError(
-            f"unknown video motif {motif!r}; expected one of {VIDEO_MOTIFS}"
+            f"unknown video motif {motif!r}. Expected one of {VIDEO_MOTIFS}"
         )
     frame = background.copy()
-    draw = ImageDraw.Draw(frame)
-    width, height = frame.size
-
-    if motif == "car":
-        car_width = width // 4
-        left = int(-car_width + progress * (width + car_width))
-        top = int(height * 0.68)
-        _draw_car(draw, (left, top, left + car_width, top + car_width // 2), 0)
-    elif motif == "ball":
-        radius = height // 12
-        centre_x = int(radius + progress * (width - 2 * radius))
-        bounce = abs(math.sin(progress * math.pi * 4))
-        centre_y = int(height * 0.85 - radius - bounce * height * 0.45)
-        box = (
-            centre_x - radius,
-            centre_y - radius,
-            centre_x + radius,
-            centre_y + radius,
-        )
-        draw.ellipse(box, fill=(220, 60, 50), outline=(90, 20, 20), width=2)
-    else:
-        angle = math.pi * (0.9 - 0.8 * progress)
-        centre_x = int(width / 2 + math.cos(angle) * width * 0.4)
-        centre_y = int(height * 0.5 - math.sin(angle) * height * 0.4)
-        radius = height // 10
-        box = (
-            centre_x - radius,
-            centre_y - radius,
-            centre_x + radius,
-            centre_y + radius,
-        )
-        draw.ellipse(box, fill=(255, 214, 80))
+    painters[motif](ImageDraw.Draw(frame), frame.size, progress)
     return frame
+
+
+def _draw_moving_car(draw: ImageDraw.ImageDraw, size: Size, progress: float) -> None:
+    width, height = size
+    car_width = width // 4
+    left = int(-car_width + progress * (width + car_width))
+    top = int(height * 0.68)
+    _draw_car(draw, (left, top, left + car_width, top + car_width // 2), 0)
+
+
+def _draw_bouncing_ball(draw: ImageDraw.ImageDraw, size: Size, progress: float) -> None:
+    width, height = size
+    radius = height // 12
+    centre_x = int(radius + progress * (width - 2 * radius))
+    # Four bounces over the clip, each touching the ground at 85% of the height.
+    bounce = abs(math.sin(progress * math.pi * 4))
+    centre_y = int(height * 0.85 - radius - bounce * height * 0.45)
+    box = _circle_box(centre_x, centre_y, radius)
+    draw.ellipse(box, fill=(220, 60, 50), outline=(90, 20, 20), width=2)
+
+
+def _draw_sun_crossing_sky(
+    draw: ImageDraw.ImageDraw, size: Size, progress: float
+) -> None:
+    width, height = size
+    # The sun follows an arc from low on the left, over the top, to low on the right.
+    angle = math.pi * (0.9 - 0.8 * progress)
+    centre_x = int(width / 2 + math.cos(angle) * width * 0.4)
+    centre_y = int(height * 0.5 - math.sin(angle) * height * 0.4)
+    draw.ellipse(_circle_box(centre_x, centre_y, height // 10), fill=(255, 214, 80))
+
+
+def _circle_box(centre_x: int, centre_y: int, radius: int) -> Box:
+    return (centre_x - radius, centre_y - radius, centre_x + radius, centre_y + radius)
 
 
 def _mix(first: Colour, second: Colour, weight: float) -> Colour:
@@ -151,8 +159,9 @@ def _draw_sun(
     radius = int(horizon * rng.uniform(0.08, 0.16))
     centre_x = rng.randint(radius, width - radius)
     centre_y = rng.randint(radius, max(radius, horizon - 2 * radius))
-    box = (centre_x - radius, centre_y - radius, centre_x + radius, centre_y + radius)
-    draw.ellipse(box, fill=_jitter((255, 215, 90), rng, 10))
+    draw.ellipse(
+        _circle_box(centre_x, centre_y, radius), fill=_jitter((255, 215, 90), rng, 10)
+    )
 
 
 def _draw_clouds(
@@ -262,11 +271,16 @@ def _draw_house_scene(size: Size, rng: random.Random) -> Image.Image:
     house_width = int(width * rng.uniform(0.3, 0.45))
     left = rng.randint(width // 20, width - house_width - width // 20)
     floor = int(height * 0.82)
-    top = floor - int(house_width * 0.6)
+    _draw_house(draw, left, floor, house_width, rng.choice(_BODY_COLOURS))
+    _draw_trees(draw, size, int(height * 0.6), rng.randint(1, 3), rng)
+    return image
 
-    draw.rectangle(
-        (left, top, left + house_width, floor), fill=rng.choice(_BODY_COLOURS)
-    )
+
+def _draw_house(
+    draw: ImageDraw.ImageDraw, left: int, floor: int, house_width: int, wall: Colour
+) -> None:
+    top = floor - int(house_width * 0.6)
+    draw.rectangle((left, top, left + house_width, floor), fill=wall)
     draw.polygon(
         [
             (left - house_width // 10, top),
@@ -285,8 +299,6 @@ def _draw_house_scene(size: Size, rng: random.Random) -> Image.Image:
         draw.rectangle(
             window, fill=(200, 225, 245), outline=(60, 60, 60), width=max(2, unit // 6)
         )
-    _draw_trees(draw, size, int(height * 0.6), rng.randint(1, 3), rng)
-    return image
 
 
 def _draw_car(draw: ImageDraw.ImageDraw, box: Box, colour_index: int) -> None:
@@ -311,19 +323,9 @@ def _draw_car(draw: ImageDraw.ImageDraw, box: Box, colour_index: int) -> None:
     wheel = height // 5
     for centre_x in (left + width // 4, right - width // 4):
         centre_y = lower - wheel
-        draw.ellipse(
-            (centre_x - wheel, centre_y - wheel, centre_x + wheel, centre_y + wheel),
-            fill=(30, 30, 30),
-        )
-        draw.ellipse(
-            (
-                centre_x - wheel // 2,
-                centre_y - wheel // 2,
-                centre_x + wheel // 2,
-                centre_y + wheel // 2,
-            ),
-            fill=(180, 180, 180),
-        )
+        draw.ellipse(_circle_box(centre_x, centre_y, wheel), fill=(30, 30, 30))
+        hub = _circle_box(centre_x, centre_y, wheel // 2)
+        draw.ellipse(hub, fill=(180, 180, 180))
 
 
 def _draw_car_scene(size: Size, rng: random.Random) -> Image.Image:
@@ -360,11 +362,16 @@ def _draw_cup_scene(size: Size, rng: random.Random) -> Image.Image:
 
     cup_width = int(width * rng.uniform(0.18, 0.28))
     left = rng.randint(width // 5, width - cup_width - width // 5)
-    bottom = int(height * 0.8)
+    _draw_cup(draw, left, int(height * 0.8), cup_width, rng.choice(_BODY_COLOURS))
+    return image
+
+
+def _draw_cup(
+    draw: ImageDraw.ImageDraw, left: int, bottom: int, cup_width: int, colour: Colour
+) -> None:
     top = bottom - int(cup_width * 1.1)
     rim = cup_width // 6
-    colour = rng.choice(_BODY_COLOURS)
-
+    # Saucer, then handle, body and the coffee seen from slightly above.
     draw.ellipse(
         (left - rim * 2, bottom - rim, left + cup_width + rim * 2, bottom + rim),
         fill=(235, 235, 235),
@@ -386,47 +393,42 @@ def _draw_cup_scene(size: Size, rng: random.Random) -> Image.Image:
     draw.ellipse(
         (left, top, left + cup_width, top + rim), fill=(110, 70, 40), outline=colour
     )
-    return image
 
 
 def _draw_colour_bars(size: Size, rng: random.Random) -> Image.Image:
     width, height = size
     image = Image.new("RGB", size, (0, 0, 0))
     draw = ImageDraw.Draw(image)
-    bars: tuple[Colour, ...] = (
-        (192, 192, 192),
-        (192, 192, 0),
-        (0, 192, 192),
-        (0, 192, 0),
-        (192, 0, 192),
-        (192, 0, 0),
-        (0, 0, 192),
-    )
-    bar_width = width / len(bars)
-    for index, colour in enumerate(bars):
-        draw.rectangle(
-            (
-                round(index * bar_width),
-                0,
-                round((index + 1) * bar_width),
-                height * 2 // 3,
-            ),
-            fill=colour,
-        )
+    # The seven 75% bars of a classic broadcast test signal.
+    bars: list[Colour] = [
+        (192, 192, 192), (192, 192, 0), (0, 192, 192), (0, 192, 0),
+        (192, 0, 192), (192, 0, 0), (0, 0, 192),
+    ]  # fmt: skip
+    _fill_columns(draw, bars, (0, width), (0, height * 2 // 3))
 
     steps = rng.randint(8, 12)
-    for index in range(steps):
-        grey = round(255 * index / (steps - 1))
-        draw.rectangle(
-            (
-                round(index * width / steps),
-                height * 3 // 4,
-                round((index + 1) * width / steps),
-                height,
-            ),
-            fill=(grey, grey, grey),
-        )
+    greys = [round(255 * index / (steps - 1)) for index in range(steps)]
+    ramp: list[Colour] = [(grey, grey, grey) for grey in greys]
+    _fill_columns(draw, ramp, (0, width), (height * 3 // 4, height))
     return image
+
+
+def _fill_columns(
+    draw: ImageDraw.ImageDraw,
+    colours: list[Colour],
+    span_x: tuple[int, int],
+    span_y: tuple[int, int],
+) -> None:
+    left, right = span_x
+    column = (right - left) / len(colours)
+    for index, colour in enumerate(colours):
+        box = (
+            round(left + index * column),
+            span_y[0],
+            round(left + (index + 1) * column),
+            span_y[1],
+        )
+        draw.rectangle(box, fill=colour)
 
 
 def _draw_grid_chart(size: Size, rng: random.Random) -> Image.Image:
@@ -442,7 +444,7 @@ def _draw_grid_chart(size: Size, rng: random.Random) -> Image.Image:
     centre_x, centre_y = width // 2, height // 2
     radius = min(width, height) * 2 // 5
     draw.ellipse(
-        (centre_x - radius, centre_y - radius, centre_x + radius, centre_y + radius),
+        _circle_box(centre_x, centre_y, radius),
         outline=(200, 30, 30),
         width=max(2, radius // 60),
     )
@@ -461,13 +463,5 @@ def _draw_circle_chart(size: Size, rng: random.Random) -> Image.Image:
 
     for index, radius in enumerate(range(min(width, height) // 2, 0, -ring)):
         colour = palette[index % len(palette)]
-        draw.ellipse(
-            (
-                centre_x - radius,
-                centre_y - radius,
-                centre_x + radius,
-                centre_y + radius,
-            ),
-            fill=colour,
-        )
+        draw.ellipse(_circle_box(centre_x, centre_y, radius), fill=colour)
     return image

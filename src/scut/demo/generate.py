@@ -26,20 +26,18 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from fractions import Fraction
 from pathlib import Path
 
-import av
-from PIL import ExifTags, Image, ImageOps
-from PIL.TiffImagePlugin import IFDRational
-
-from scut.demo import drawing
+from scut.demo import drawing, media
+from scut.demo.media import Camera, Capture, Place
 
 log = logging.getLogger(__name__)
 
 # Every file and archive member gets this modification time, so two runs write
 # identical archives and identical folder listings.
 _FIXED_TIME = datetime(2025, 9, 1, 12, 0, 0, tzinfo=UTC)
+_FIXED_ZIP_TIME = (2025, 9, 1, 12, 0, 0)
+# Capture times are local wall-clock times, written with offset +03:00.
 _FIRST_CAPTURE = datetime(2025, 6, 1, 9, 0, 0)
 
 
@@ -55,29 +53,6 @@ class DemoEvidence:
     distinct_sha256: int
     known_sha256: frozenset[str]
     known_good_md5: frozenset[str]
-
-
-@dataclass(frozen=True)
-class _Camera:
-    make: str
-    model: str
-    serial: str
-    software: str
-
-
-@dataclass(frozen=True)
-class _Place:
-    name: str
-    latitude: float
-    longitude: float
-    altitude_m: float
-
-
-@dataclass(frozen=True)
-class _Capture:
-    camera: _Camera
-    taken: datetime
-    place: _Place | None
 
 
 @dataclass(frozen=True)
@@ -98,18 +73,18 @@ class _VideoSpec:
 
 # Fictional makes, models and serial numbers, so no real device is implied.
 _CAMERAS = (
-    _Camera("Demo Optics", "DO-100", "DO100-000123", "DO Firmware 1.02"),
-    _Camera("Demo Optics", "DO-200 Pro", "DO200-004517", "DO Firmware 2.10"),
-    _Camera("Sample Devices", "SD Phone 7", "SDP7-9A31C04", "SampleOS 14.2"),
+    Camera("Demo Optics", "DO-100", "DO100-000123", "DO Firmware 1.02"),
+    Camera("Demo Optics", "DO-200 Pro", "DO200-004517", "DO Firmware 2.10"),
+    Camera("Sample Devices", "SD Phone 7", "SDP7-9A31C04", "SampleOS 14.2"),
 )
 
 # Town centres in the Republic of Moldova. The altitudes are rough values for
 # the demo, not survey data.
 _PLACES = (
-    _Place("Chișinău", 47.0105, 28.8638, 85.0),
-    _Place("Bălți", 47.7617, 27.9290, 100.0),
-    _Place("Cahul", 45.9075, 28.1944, 70.0),
-    _Place("Orhei", 47.3831, 28.8231, 60.0),
+    Place("Chișinău", 47.0105, 28.8638, 85.0),
+    Place("Bălți", 47.7617, 27.9290, 100.0),
+    Place("Cahul", 45.9075, 28.1944, 70.0),
+    Place("Orhei", 47.3831, 28.8231, 60.0),
 )
 
 # The file name's suffix selects the format. IMG_0015 to IMG_0018 are written
@@ -156,9 +131,9 @@ _EDITS = (
 )
 
 _VIDEOS = (
-    _VideoSpec("VID_0001.mp4", (640, 360), 25, 4, "car"),
+    _VideoSpec("VID_0001.mp4", (640, 360), 12, 3, "car"),
     _VideoSpec("VID_0002.mp4", (320, 240), 15, 3, "ball"),
-    _VideoSpec("VID_0003.mov", (640, 360), 20, 5, "sun"),
+    _VideoSpec("VID_0003.mov", (320, 240), 10, 4, "sun"),
 )
 
 # Further loose copies: (path under evidence/, content name).
@@ -194,7 +169,7 @@ _LAPTOP_TAR = (
 # Demo stand-ins for a known-material hash set, not real case data. They are
 # the sources of the edited copies (so perceptual matching has near-duplicates
 # to find), pictures found only inside archives, and a video that is also
-# duplicated. That is 12 of the 36 distinct contents.
+# duplicated: about a third of the distinct contents.
 _KNOWN = (
     "IMG_0003.JPG", "IMG_0004.JPG", "IMG_0005.JPG", "IMG_0006.JPG",
     "IMG_0007.JPG", "IMG_0008.JPG", "IMG_0010.JPG", "IMG_0016.JPG",
@@ -233,10 +208,14 @@ def generate_demo(
 
     blobs = [*loose.values(), *members]
     distinct = {hashlib.sha256(data).hexdigest() for data in blobs}
+    elapsed = time.perf_counter() - started
     log.info(
         "wrote %d demo evidence files (%d archive members) to %s in %.1f s",
-        len(loose), len(members), evidence_dir, time.perf_counter() - started,
-    )  # fmt: skip
+        len(loose),
+        len(members),
+        evidence_dir,
+        elapsed,
+    )
     return DemoEvidence(
         evidence_dir=evidence_dir,
         known_list=known_list,
@@ -254,7 +233,7 @@ def _prepare_evidence_dir(evidence_dir: Path, *, overwrite: bool) -> None:
         if not overwrite:
             raise FileExistsError(
                 f"demo evidence folder {evidence_dir} already exists and is not "
-                "empty; delete it or pass overwrite=True to replace it"
+                "empty. Delete it or pass overwrite=True to replace it."
             )
         log.info("deleting existing demo evidence folder %s", evidence_dir)
         shutil.rmtree(evidence_dir)
@@ -265,160 +244,51 @@ def _render_pictures(rng: random.Random) -> dict[str, bytes]:
     contents: dict[str, bytes] = {}
     for index, spec in enumerate(_PICTURES):
         image = drawing.draw_scene(spec.kind, spec.size, rng)
-        if not spec.name.upper().endswith(".JPG"):
-            contents[spec.name] = _encode_other(image, spec.name)
+        if not spec.name.endswith(".JPG"):
+            contents[spec.name] = media.encode_picture(image, Path(spec.name).suffix)
             continue
 
         # Every second JPEG gets a GPS position, so about half carry one.
         capture = _draw_capture(rng, index, with_place=index % 2 == 0)
-        contents[spec.name] = _encode_jpeg(image, _build_exif(capture), 92)
+        contents[spec.name] = media.encode_jpeg(image, media.build_exif(capture))
         for source, name, edit in _EDITS:
             if source == spec.name:
-                contents[name] = _encode_edit(image, capture, edit)
+                contents[name] = media.encode_edit(image, capture, edit)
     return contents
 
 
-def _draw_capture(rng: random.Random, index: int, *, with_place: bool) -> _Capture:
+def _draw_capture(rng: random.Random, index: int, *, with_place: bool) -> Capture:
     camera = rng.choice(_CAMERAS)
-    taken = _FIRST_CAPTURE + timedelta(days=index, minutes=rng.randint(0, 600))
+    captured_at = _FIRST_CAPTURE + timedelta(days=index, minutes=rng.randint(0, 600))
     if not with_place:
-        return _Capture(camera, taken, None)
+        return Capture(camera, captured_at, None)
 
     # Offsets up to about 1 km keep pictures from one town apart but nearby.
     base = rng.choice(_PLACES)
-    place = _Place(
+    place = Place(
         base.name,
         round(base.latitude + rng.uniform(-0.01, 0.01), 6),
         round(base.longitude + rng.uniform(-0.01, 0.01), 6),
         base.altitude_m + rng.randint(-5, 15),
     )
-    return _Capture(camera, taken, place)
-
-
-def _build_exif(
-    capture: _Capture, *, orientation: int = 1, software: str | None = None
-) -> Image.Exif:
-    exif = Image.Exif()
-    stamp = capture.taken.strftime("%Y:%m:%d %H:%M:%S")
-    exif[ExifTags.Base.Make] = capture.camera.make
-    exif[ExifTags.Base.Model] = capture.camera.model
-    exif[ExifTags.Base.Software] = software or capture.camera.software
-    exif[ExifTags.Base.Orientation] = orientation
-    exif[ExifTags.Base.DateTime] = stamp
-
-    exif_ifd = exif.get_ifd(ExifTags.IFD.Exif)
-    exif_ifd[ExifTags.Base.DateTimeOriginal] = stamp
-    # Moldova keeps UTC+03:00 in summer, when all demo pictures are taken.
-    exif_ifd[ExifTags.Base.OffsetTimeOriginal] = "+03:00"
-    exif_ifd[ExifTags.Base.BodySerialNumber] = capture.camera.serial
-
-    if capture.place is not None:
-        _add_gps(exif, capture.place)
-    return exif
-
-
-def _add_gps(exif: Image.Exif, place: _Place) -> None:
-    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
-    gps[ExifTags.GPS.GPSVersionID] = b"\x02\x03\x00\x00"
-    gps[ExifTags.GPS.GPSLatitudeRef] = "N" if place.latitude >= 0 else "S"
-    gps[ExifTags.GPS.GPSLatitude] = _degrees_to_rationals(place.latitude)
-    gps[ExifTags.GPS.GPSLongitudeRef] = "E" if place.longitude >= 0 else "W"
-    gps[ExifTags.GPS.GPSLongitude] = _degrees_to_rationals(place.longitude)
-    gps[ExifTags.GPS.GPSAltitudeRef] = 0
-    gps[ExifTags.GPS.GPSAltitude] = IFDRational(round(place.altitude_m * 10), 10)
-
-
-def _degrees_to_rationals(
-    degrees: float,
-) -> tuple[IFDRational, IFDRational, IFDRational]:
-    # EXIF stores degrees, minutes and seconds; seconds to 1/100 is about 30 cm.
-    hundredths = round(abs(degrees) * 360_000)
-    whole_degrees, rest = divmod(hundredths, 360_000)
-    minutes, seconds = divmod(rest, 6_000)
-    return (
-        IFDRational(whole_degrees, 1),
-        IFDRational(minutes, 1),
-        IFDRational(seconds, 100),
-    )
-
-
-def _encode_jpeg(image: Image.Image, exif: Image.Exif, quality: int) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=quality, exif=exif)
-    return buffer.getvalue()
-
-
-def _encode_other(image: Image.Image, name: str) -> bytes:
-    options: dict[str, dict[str, object]] = {
-        ".png": {"format": "PNG"},
-        ".webp": {"format": "WEBP", "quality": 80},
-        ".gif": {"format": "GIF"},
-        ".bmp": {"format": "BMP"},
-        ".tif": {"format": "TIFF", "compression": "tiff_lzw"},
-    }
-    buffer = io.BytesIO()
-    image.save(buffer, **options[Path(name).suffix.lower()])
-    return buffer.getvalue()
-
-
-def _encode_edit(image: Image.Image, capture: _Capture, edit: str) -> bytes:
-    if edit == "orientation":
-        # The same pixels at the same quality as the source, so only EXIF differs.
-        return _encode_jpeg(image, _build_exif(capture, orientation=6), 92)
-
-    width, height = image.size
-    quality = 92
-    if edit == "recompress":
-        edited, quality = image, 35
-    elif edit == "half":
-        edited = image.resize((width // 2, height // 2), Image.Resampling.LANCZOS)
-    elif edit == "rotate":
-        edited = image.transpose(Image.Transpose.ROTATE_270)
-    elif edit == "crop":
-        # Removes 8% of the width and of the height, half of it on each side.
-        edge_x, edge_y = round(width * 0.04), round(height * 0.04)
-        edited = image.crop((edge_x, edge_y, width - edge_x, height - edge_y))
-    elif edit == "mirror":
-        edited = ImageOps.mirror(image)
-    else:
-        raise ValueError(f"unknown picture edit {edit!r}")
-    return _encode_jpeg(
-        edited, _build_exif(capture, software="Demo Photo Editor 3.1"), quality
-    )
+    return Capture(camera, captured_at, place)
 
 
 def _render_videos(rng: random.Random) -> dict[str, bytes]:
-    # H.264 is what seized phones mostly hold, but some PyAV builds lack x264.
-    codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
+    codec = media.video_codec()
     log.debug("encoding demo videos with %s", codec)
-    return {spec.name: _encode_video(spec, codec, rng) for spec in _VIDEOS}
-
-
-def _encode_video(spec: _VideoSpec, codec: str, rng: random.Random) -> bytes:
-    background = drawing.draw_landscape(spec.size, rng)
-    frame_count = spec.fps * spec.seconds
-    buffer = io.BytesIO()
-    container_format = "mov" if spec.name.endswith(".mov") else "mp4"
-
-    # bitexact leaves out the muxer's version string, and one encoder thread
-    # keeps the output the same on machines with different core counts.
-    with av.open(
-        buffer, "w", format=container_format, options={"fflags": "+bitexact"}
-    ) as output:
-        stream = output.add_stream(codec, rate=spec.fps)
-        stream.width, stream.height = spec.size
-        stream.pix_fmt = "yuv420p"
-        stream.time_base = Fraction(1, spec.fps)
-        stream.codec_context.thread_count = 1
-
-        for index in range(frame_count):
-            progress = index / (frame_count - 1)
-            image = drawing.draw_video_frame(background, spec.motif, progress)
-            frame = av.VideoFrame.from_image(image)
-            frame.pts = index
-            output.mux(stream.encode(frame))
-        output.mux(stream.encode(None))
-    return buffer.getvalue()
+    videos: dict[str, bytes] = {}
+    for spec in _VIDEOS:
+        background = drawing.draw_landscape(spec.size, rng)
+        videos[spec.name] = media.encode_video(
+            background,
+            spec.motif,
+            fps=spec.fps,
+            seconds=spec.seconds,
+            container_format="mov" if spec.name.endswith(".mov") else "mp4",
+            codec=codec,
+        )
+    return videos
 
 
 def _build_archives(
@@ -427,7 +297,7 @@ def _build_archives(
     """Build phone.zip (with backup/old.zip inside) and laptop_backup.tar.gz.
 
     Returns the archives by path under evidence/ and the bytes of every member,
-    nested ones included; old.zip counts as a member and so do its own members.
+    nested ones included. old.zip counts as a member, and so do its own members.
     """
     old_members = _resolve(_OLD_ZIP, contents)
     old_zip = _zip_bytes(old_members)
@@ -452,7 +322,7 @@ def _zip_bytes(members: Iterable[tuple[str, bytes]]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, data in members:
-            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME.timetuple()[:6])
+            info = zipfile.ZipInfo(name, date_time=_FIXED_ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             # ZipInfo records the host system, which would differ on Windows.
             info.create_system = 3
@@ -463,7 +333,6 @@ def _zip_bytes(members: Iterable[tuple[str, bytes]]) -> bytes:
 
 def _tar_gz_bytes(members: Iterable[tuple[str, bytes]]) -> bytes:
     buffer = io.BytesIO()
-    # gzip stores a modification time and a file name in its header.
     with (
         _gzip_writer(buffer) as compressed,
         tarfile.open(
@@ -482,6 +351,7 @@ def _tar_gz_bytes(members: Iterable[tuple[str, bytes]]) -> bytes:
 
 
 def _gzip_writer(buffer: io.BytesIO) -> gzip.GzipFile:
+    # The gzip header contains a modification time and a file name, so both are fixed.
     return gzip.GzipFile(
         filename="", mode="wb", fileobj=buffer, mtime=int(_FIXED_TIME.timestamp())
     )
@@ -517,7 +387,8 @@ def _write_hash_list(
 ) -> frozenset[str]:
     """Write ``<hex digest>  <name>`` lines, the format of sha256sum and md5sum."""
     digests = {
-        name: hashlib.new(algorithm, contents[name]).hexdigest() for name in names
+        name: hashlib.new(algorithm, contents[name], usedforsecurity=False).hexdigest()
+        for name in names
     }
     lines = [f"{digest}  {name}\n" for name, digest in sorted(digests.items())]
 

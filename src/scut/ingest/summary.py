@@ -104,7 +104,8 @@ def summarise_exhibit(
         duplicates=files - unique,
         by_kind=by_kind,
         by_verdict=by_verdict,
-        errors=sum(errors_by_stage.values()),
+        # A type mismatch is a finding about the file, counted on its own.
+        errors=sum(n for stage, n in errors_by_stage.items() if stage != "type"),
         errors_by_stage=errors_by_stage,
         type_mismatches=mismatches,
         analysed_this_run=counters.analysed,

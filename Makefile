@@ -16,5 +16,6 @@ bench:
 	.venv/bin/python bench/ingest_bench.py
 
 lint:
+	.venv/bin/python -m pip install --quiet -e '.[dev]'
 	.venv/bin/ruff check src tests bench
 	.venv/bin/ruff format --check src tests bench

@@ -27,7 +27,10 @@ def landscape(width: int, height: int, seed: int) -> Image.Image:
     image = Image.fromarray(pixels, "RGB")
     draw = ImageDraw.Draw(image)
     sun = generator.randrange(width // 8, width - width // 8)
-    draw.ellipse((sun, height // 10, sun + width // 12, height // 10 + width // 12), fill=(255, 220, 120))
+    draw.ellipse(
+        (sun, height // 10, sun + width // 12, height // 10 + width // 12),
+        fill=(255, 220, 120),
+    )
     for layer in range(4):
         base = height // 2 + layer * height // 10
         points = [(0, height)]
@@ -43,7 +46,9 @@ def landscape(width: int, height: int, seed: int) -> Image.Image:
     return Image.fromarray(noisy.astype(np.uint8), "RGB")
 
 
-def write_set(folder: Path, size_name: str, count: int, quality: int = 92) -> list[Path]:
+def write_set(
+    folder: Path, size_name: str, count: int, quality: int = 92
+) -> list[Path]:
     """Write ``count`` JPEGs of one size into ``folder``, reusing earlier ones."""
     folder.mkdir(parents=True, exist_ok=True)
     width, height = SIZES[size_name]
@@ -52,7 +57,9 @@ def write_set(folder: Path, size_name: str, count: int, quality: int = 92) -> li
         path = folder / f"{size_name}_{index:04d}.jpg"
         if not path.exists():
             output = io.BytesIO()
-            landscape(width, height, seed=index).save(output, format="JPEG", quality=quality)
+            landscape(width, height, seed=index).save(
+                output, format="JPEG", quality=quality
+            )
             path.write_bytes(output.getvalue())
         paths.append(path)
     return paths

@@ -1,0 +1,141 @@
+"""The ``scut`` command as a user runs it, in a child process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _scut(
+    *arguments: str, data_dir: Path, database_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = dict(os.environ, SCUT_DATA_DIR=str(data_dir), SCUT_WORKERS="2")
+    if database_url:
+        environment["SCUT_DATABASE_URL"] = database_url
+    return subprocess.run(
+        [sys.executable, "-m", "scut", *arguments],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_ingest_camera_prints_summary(shared_data: Path, tmp_path: Path) -> None:
+    completed = _scut(
+        "ingest",
+        str(shared_data / "camera"),
+        "--case",
+        "T1",
+        "--exhibit",
+        "E1",
+        "--unit",
+        "Border Police",
+        data_dir=tmp_path,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert "Case T1, exhibit E1" in completed.stdout
+    assert "Verification result" in completed.stdout
+    assert "139" in completed.stdout
+
+
+def test_ingest_json_on_postgres(
+    shared_data: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    completed = _scut(
+        "ingest",
+        str(shared_data / "formats" / "archives"),
+        "--case",
+        "T2",
+        "--exhibit",
+        "E1",
+        "--unit",
+        "Customs",
+        "--json",
+        "--seizure-date",
+        "2026-11-30",
+        "--officer",
+        "Officer A",
+        data_dir=tmp_path,
+        database_url=postgres_url,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    summary = json.loads(completed.stdout)
+    assert summary["case"] == "T2"
+    assert summary["files"] >= 17
+    assert summary["by_kind"]["archive"] == 6
+
+
+def test_missing_source_fails_clearly(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder"
+    completed = _scut(
+        "ingest",
+        str(missing),
+        "--case",
+        "T1",
+        "--exhibit",
+        "E1",
+        "--unit",
+        "U",
+        data_dir=tmp_path,
+    )
+
+    assert completed.returncode == 1
+    assert "source not found" in completed.stderr
+    assert "no-such-folder" in completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--seizure-date", "30.11.2026", "YYYY-MM-DD"),
+        ("--workers", "0", "at least 1"),
+        ("--case", " ", "must not be empty"),
+    ],
+)
+def test_bad_options_rejected(
+    tmp_path: Path, shared_data: Path, option: str, value: str, message: str
+) -> None:
+    arguments = {"--case": "T1", "--exhibit": "E1", "--unit": "U", option: value}
+    flat = [item for pair in arguments.items() for item in pair]
+    completed = _scut(
+        "ingest", str(shared_data / "camera" / "pillow"), *flat, data_dir=tmp_path
+    )
+
+    assert completed.returncode == 2
+    assert message in completed.stderr
+
+
+def test_demo_ingests_generated_evidence(tmp_path: Path) -> None:
+    completed = _scut("demo", "--json", data_dir=tmp_path)
+
+    assert completed.returncode == 0, completed.stderr
+    summary = json.loads(completed.stdout)
+    assert summary["case"] == "DEMO-1"
+    assert summary["by_verdict"]["known"] > 0
+    assert summary["by_verdict"]["known-good"] > 0
+    assert summary["by_verdict"]["new"] > 0
+    assert summary["duplicates"] > 0
+    assert summary["by_kind"]["video"] > 0
+    assert summary["errors"] == 0
+
+
+def test_hash_list_with_bad_line_rejected(tmp_path: Path) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text("d41d8cd98f00b204e9800998ecf8427e  empty\nnot-a-hash  x\n")
+
+    completed = _scut(
+        "hashsets", "import", str(listing), "--name", "bad", data_dir=tmp_path
+    )
+
+    assert completed.returncode == 1
+    assert "line 2" in completed.stderr
+    listed = _scut("hashsets", "list", data_dir=tmp_path)
+    assert "bad" not in listed.stdout

@@ -19,7 +19,9 @@ import os
 import queue
 import re
 import stat
+import struct
 import tarfile
+import tempfile
 import threading
 import zipfile
 import zlib
@@ -40,6 +42,40 @@ log = logging.getLogger(__name__)
 
 READ_CHUNK = 1024 * 1024
 _DRIVE = re.compile(r"^[A-Za-z]:")
+
+# tarfile reads a pax or GNU long-name header into memory whole, so a
+# header that claims more than this is rejected before it is read.
+TAR_HEADER_MAX_BYTES = 16 * 1024 * 1024
+_TAR_HEADER_TYPES = frozenset(
+    {
+        tarfile.XHDTYPE,
+        tarfile.XGLTYPE,
+        tarfile.SOLARIS_XHDTYPE,
+        tarfile.GNUTYPE_LONGNAME,
+        tarfile.GNUTYPE_LONGLINK,
+    }
+)
+# What zipfile raises on damaged archives and members besides BadZipFile.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    struct.error,
+    zlib.error,
+    lzma.LZMAError,
+)
+# tarfile's stream reader (CPython 3.11) raises TypeError on a truncated
+# gzip header.
+_TAR_ERRORS = (
+    tarfile.TarError,
+    OSError,
+    EOFError,
+    TypeError,
+    zlib.error,
+    lzma.LZMAError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,18 +99,30 @@ class RejectedMember:
 ArchiveEvent = Member | RejectedMember
 
 
+class BudgetExceeded(ArchiveError):
+    """Raised when an archive and its nested archives expand past the total limit.
+
+    Unlike a rejected member, this ends the reading of the whole archive.
+    """
+
+
 class ExpansionBudget:
     """Bytes one archive, its nested archives included, may still expand to."""
 
     def __init__(self, settings: Settings) -> None:
         self.remaining = settings.archive_max_total_bytes
         self.limit = settings.archive_max_total_bytes
+        # A 7z extraction thread and the reader of a nested archive may
+        # spend from the same budget at once.
+        self._lock = threading.Lock()
 
     def spend(self, count: int) -> None:
         """Count ``count`` more decompressed bytes; raise once over the limit."""
-        self.remaining -= count
-        if self.remaining < 0:
-            raise ArchiveError(
+        with self._lock:
+            self.remaining -= count
+            over = self.remaining < 0
+        if over:
+            raise BudgetExceeded(
                 f"archive expands past {self.limit} bytes in total "
                 "(SCUT_ARCHIVE_MAX_TOTAL_BYTES); the rest is not read"
             )
@@ -148,12 +196,13 @@ class _Sink:
             )
 
     def _start_spool(self) -> None:
-        handle = (
-            self.store.tmp_dir
-            / f"{os.getpid()}-member-{threading.get_ident()}-{id(self)}"
+        # Each spool gets a new name, because the spool files of members
+        # already handed on stay until their consumer deletes them.
+        descriptor, name = tempfile.mkstemp(
+            dir=self.store.tmp_dir, prefix=f"{os.getpid()}-member-"
         )
-        self.spool_path = handle
-        self.spool = handle.open("wb")
+        self.spool_path = Path(name)
+        self.spool = os.fdopen(descriptor, "wb")
         self.spool.write(self.buffer)
         self.buffer = bytearray()
 
@@ -222,8 +271,10 @@ class ArchiveReader:
     def _zip_members(self, path: Path) -> Iterator[ArchiveEvent]:
         try:
             archive = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError, ValueError) as error:
-            raise ArchiveError(f"unreadable zip: {error}") from error
+        except _ZIP_ERRORS as error:
+            raise ArchiveError(
+                f"unreadable zip: {type(error).__name__}: {error}"
+            ) from error
         with archive:
             infos = archive.infolist()
             self._check_member_count(len(infos))
@@ -249,27 +300,24 @@ class ArchiveReader:
         try:
             with archive.open(info) as stream:
                 return self._read_stream(name, stream, info.compress_size, modified)
+        except BudgetExceeded:
+            raise
         except ArchiveError as error:
-            if "in total" in error.reason:
-                raise
             return RejectedMember(name, error.reason)
-        except (
-            zipfile.BadZipFile,
-            OSError,
-            EOFError,
-            ValueError,
-            NotImplementedError,
-            zlib.error,
-        ) as error:
+        except _ZIP_ERRORS as error:
             return RejectedMember(
                 name, f"unreadable member: {type(error).__name__}: {error}"
             )
 
     def _tar_members(self, path: Path) -> Iterator[ArchiveEvent]:
         try:
-            archive = tarfile.open(path, mode="r|*")
-        except (tarfile.TarError, OSError, EOFError) as error:
-            raise ArchiveError(f"unreadable tar: {error}") from error
+            archive = tarfile.open(  # noqa: SIM115 (closed by the with below)
+                path, mode="r|*", tarinfo=_CheckedTarInfo
+            )
+        except _TAR_ERRORS as error:
+            raise ArchiveError(
+                f"unreadable tar: {type(error).__name__}: {error}"
+            ) from error
         archive_size = path.stat().st_size
         expanded = 0
         count = 0
@@ -284,13 +332,7 @@ class ArchiveReader:
                         self._check_archive_ratio(path, expanded, archive_size)
                     if event is not None:
                         yield event
-            except (
-                tarfile.TarError,
-                OSError,
-                EOFError,
-                zlib.error,
-                lzma.LZMAError,
-            ) as error:
+            except _TAR_ERRORS as error:
                 raise ArchiveError(
                     f"tar stream broken after {count} members: {error}"
                 ) from error
@@ -311,61 +353,61 @@ class ArchiveReader:
         stream = archive.extractfile(info)
         if stream is None:
             return RejectedMember(name, "member has no data")
-        modified = dt.datetime.fromtimestamp(info.mtime, dt.UTC) if info.mtime else None
+        modified = _tar_time(info.mtime)
         try:
             # Tar members carry no compressed size; the archive's size bounds it.
             return self._read_stream(name, stream, archive_size, modified)
+        except BudgetExceeded:
+            raise
         except ArchiveError as error:
-            if "in total" in error.reason:
-                raise
             return RejectedMember(name, error.reason)
 
     def _compressed_members(self, path: Path) -> Iterator[ArchiveEvent]:
         if _is_tar(path):
             yield from self._tar_members(path)
             return
-        openers = {
-            ".gz": gzip.open,
-            ".tgz": gzip.open,
-            ".bz2": bz2.open,
-            ".xz": lzma.open,
-        }
         suffix = path.suffix.lower()
-        opener = openers.get(suffix) or _opener_by_magic(path)
-        name = path.stem if suffix in openers else f"{path.name}.out"
+        name = path.stem if suffix in _COMPRESSED_SUFFIXES else f"{path.name}.out"
         try:
+            # The content, not the name, decides how to decompress, because
+            # the name may be wrong.
+            opener = _opener_by_magic(path)
             with opener(path, "rb") as stream:
-                yield self._read_stream(name, stream, path.stat().st_size, None)
+                member = self._read_stream(name, stream, path.stat().st_size, None)
+        except BudgetExceeded:
+            raise
         except ArchiveError as error:
-            if "in total" in error.reason:
-                raise
             yield RejectedMember(name, error.reason)
+            return
         except (OSError, EOFError, lzma.LZMAError, zlib.error) as error:
             raise ArchiveError(f"unreadable compressed stream: {error}") from error
+        yield member
 
     def _7z_members(self, path: Path) -> Iterator[ArchiveEvent]:
         try:
-            archive = py7zr.SevenZipFile(path, mode="r")
-        except py7zr.exceptions.PasswordRequired as error:
-            raise ArchiveError(
-                "encrypted 7z archive (names encrypted); not read"
-            ) from error
-        except (
-            py7zr.exceptions.ArchiveError,
-            OSError,
-            EOFError,
-            ValueError,
-            KeyError,
-        ) as error:
-            raise ArchiveError(
-                f"unreadable 7z: {type(error).__name__}: {error}"
-            ) from error
-        with archive:
-            if archive.needs_password():
+            handle = path.open("rb")
+        except OSError as error:
+            raise ArchiveError(f"unreadable 7z: {error}") from error
+        with handle:
+            # Given an open file rather than a path, py7zr 1.1 decompresses
+            # the folders one after another in one thread. Each member then
+            # reaches its writer whole and in stored order.
+            try:
+                archive = py7zr.SevenZipFile(handle, mode="r")
+            except py7zr.exceptions.PasswordRequired as error:
                 raise ArchiveError(
-                    "encrypted 7z archive; not read (no password is guessed)"
-                )
-            yield from self._7z_listed(archive, path)
+                    "encrypted 7z archive (names encrypted); not read"
+                ) from error
+            except Exception as error:  # noqa: BLE001 (py7zr raises many kinds)
+                raise ArchiveError(
+                    f"unreadable 7z: {type(error).__name__}: {error}"
+                ) from error
+            with archive:
+                if archive.needs_password():
+                    raise ArchiveError(
+                        "encrypted 7z archive; not read (no password is guessed)"
+                    )
+                yield from self._7z_listed(archive, path)
 
     def _7z_listed(
         self, archive: py7zr.SevenZipFile, path: Path
@@ -448,12 +490,27 @@ class _SevenZipPump:
             self.stopped.set()
             _drain(self.queue)
             worker.join()
+            # The worker may have queued one more member between the first
+            # drain and seeing the stop.
+            _drain(self.queue)
 
     def _extract(self) -> None:
-        factory = _SinkFactory(self)
+        # py7zr checks each member name against the destination folder and
+        # follows symbolic links there. Without a destination it checks the
+        # current folder, where a link named like a member's folder fails the
+        # whole archive. The factory's writers keep every byte, so nothing is
+        # written to the destination.
+        destination = Path(os.path.abspath(self.reader.store.tmp_dir))
+        factory = _SinkFactory(self, destination.as_posix())
         try:
-            self.archive.extract(targets=self.targets, factory=factory)
-            factory.flush_pending()
+            try:
+                self.archive.extract(
+                    path=destination, targets=self.targets, factory=factory
+                )
+                factory.flush_pending()
+            finally:
+                # A member cut short by an error or a stop is never handed on.
+                factory.discard_pending()
         except ArchiveError as error:
             self._put(error)
         except _Stopped:
@@ -482,15 +539,16 @@ class _Stopped(Exception):
 
 
 class _SinkFactory(py7zr.io.WriterFactory):
-    def __init__(self, pump: _SevenZipPump) -> None:
+    def __init__(self, pump: _SevenZipPump, destination: str) -> None:
         self.pump = pump
+        self.prefix = destination.rstrip("/") + "/"
         self.pending: _SevenZipWriter | None = None
 
     def create(self, filename: str) -> py7zr.io.Py7zIO:
         self.flush_pending()
-        sink = self.pump.reader._sink(
-            safe_member_name(filename), self.pump.archive_size
-        )
+        # py7zr 1.1 passes the destination joined with the member name.
+        name = safe_member_name(filename.removeprefix(self.prefix))
+        sink = self.pump.reader._sink(name, self.pump.archive_size)
         self.pending = _SevenZipWriter(sink, self)
         return self.pending
 
@@ -499,6 +557,13 @@ class _SinkFactory(py7zr.io.WriterFactory):
         # on when the next one starts or extraction ends.
         if self.pending is not None and not self.pending.handed_on:
             self.pending.hand_on()
+
+    def discard_pending(self) -> None:
+        """Delete the spool of a member that was started but not handed on."""
+        if self.pending is not None and not self.pending.handed_on:
+            self.pending.handed_on = True
+            self.pending.sink.discard()
+        self.pending = None
 
 
 class _SevenZipWriter(py7zr.io.Py7zIO):
@@ -544,6 +609,20 @@ def _drain(items: queue.Queue[Any]) -> None:
             item.spool_path.unlink(missing_ok=True)
 
 
+class _CheckedTarInfo(tarfile.TarInfo):
+    """Tar header parser that rejects pax and GNU long-name headers over the limit."""
+
+    # tarfile documents _proc_member() as the method a subclass overrides.
+    def _proc_member(self, archive: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _TAR_HEADER_TYPES and self.size > TAR_HEADER_MAX_BYTES:
+            raise ArchiveError(
+                f"tar extended header of {self.size} bytes is over the limit of "
+                f"{TAR_HEADER_MAX_BYTES} bytes; the rest of the archive is not read"
+            )
+        result: tarfile.TarInfo = super()._proc_member(archive)  # type: ignore[misc]
+        return result
+
+
 def _zip_time(value: tuple[int, int, int, int, int, int]) -> dt.datetime | None:
     try:
         return dt.datetime(*value)
@@ -551,12 +630,28 @@ def _zip_time(value: tuple[int, int, int, int, int, int]) -> dt.datetime | None:
         return None
 
 
-def _is_tar(path: Path) -> bool:
+def _tar_time(mtime: float) -> dt.datetime | None:
+    if not mtime:
+        return None
     try:
-        with tarfile.open(path, mode="r|*") as archive:
-            archive.next()
-        return True
-    except (tarfile.TarError, OSError, EOFError, lzma.LZMAError, zlib.error):
+        return dt.datetime.fromtimestamp(mtime, dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+_COMPRESSED_SUFFIXES = frozenset({".gz", ".tgz", ".bz2", ".xz"})
+
+
+def _is_tar(path: Path) -> bool:
+    """Return whether the decompressed file starts with a tar member header.
+
+    A stream that starts with zero blocks would read as an empty tar. It
+    counts as no tar, so its bytes are kept as a single member.
+    """
+    try:
+        with tarfile.open(path, mode="r|*", tarinfo=_CheckedTarInfo) as archive:
+            return archive.next() is not None
+    except _TAR_ERRORS:
         return False
 
 

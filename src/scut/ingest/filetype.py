@@ -47,6 +47,7 @@ _ALIASES = {
     "application/x-ustar": "application/x-tar",
     "image/x-tiff": "image/tiff",
     "image/pjpeg": "image/jpeg",
+    "video/MP2T": "video/mp2t",
 }
 
 # Extensions Python's mimetypes does not know, or maps differently.
@@ -70,7 +71,20 @@ _EXTRA_EXTENSIONS = {
     ".jfif": "image/jpeg",
     ".m4v": "video/mp4",
     ".dng": "image/tiff",
+    # MPEG transport streams, which AVCHD camcorders write as .MTS and .M2TS.
+    # Debian's /etc/mime.types maps .ts and .mts to unrelated types.
+    ".ts": "video/mp2t",
+    ".mts": "video/mp2t",
+    ".m2t": "video/mp2t",
+    ".m2ts": "video/mp2t",
+    ".vob": "video/mpeg",
 }
+
+# Where the first sync byte sits and how long packets are, in MPEG transport
+# streams (188 bytes) and in M2TS, which adds a 4-byte timestamp (192 bytes).
+_TS_LAYOUTS = ((0, 188), (4, 192))
+_TS_SYNC = 0x47
+_TS_PACKETS_TO_CHECK = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +130,16 @@ def mime_of_name(name: str) -> str | None:
     return normalise_mime(guessed) if guessed else None
 
 
+def _is_transport_stream(head: bytes) -> bool:
+    # libmagic 5.44 does not recognise transport streams, so the sync byte
+    # that starts every packet is checked over the first few packets.
+    for start, size in _TS_LAYOUTS:
+        offsets = [start + size * index for index in range(_TS_PACKETS_TO_CHECK)]
+        if offsets[-1] < len(head) and all(head[at] == _TS_SYNC for at in offsets):
+            return True
+    return False
+
+
 def detect(head: bytes, name: str) -> FileType:
     """Identify a file from its first bytes and compare with its name.
 
@@ -127,6 +151,8 @@ def detect(head: bytes, name: str) -> FileType:
         mime_type = "application/x-empty"
     else:
         mime_type = normalise_mime(magic.from_buffer(head[:SNIFF_BYTES], mime=True))
+        if mime_type == "application/octet-stream" and _is_transport_stream(head):
+            mime_type = "video/mp2t"
     kind = kind_of(mime_type)
     claimed = mime_of_name(name)
     if claimed is not None:

@@ -288,7 +288,7 @@ class Recorder:
     ) -> None:
         # One row per path and stage; several reasons of a stage are joined.
         rows: dict[tuple[str, str], dict[str, Any]] = {}
-        failures = [
+        failures: list[tuple[str, str, str, int | None]] = [
             (result.path, stage, reason, media_ids[_sha256(result)])
             for result in batch.results
             for stage, reason in result.failures

@@ -7,6 +7,7 @@ import datetime as dt
 import getpass
 import os
 import socket
+from pathlib import Path
 
 from scut.db.models import IngestRun
 from scut.db.session import Database
@@ -17,7 +18,7 @@ from scut.ingest.summary import IngestSummary
 def start_run(database: Database, exhibit_id: int, sources: list[Source]) -> int:
     """Record the start of a run over ``sources``; return its id."""
     described = {
-        "paths": [str(source.path.resolve()) for source in sources],
+        "paths": [_printable(source.path.resolve()) for source in sources],
         "operator": _operator(),
         "host": socket.gethostname(),
     }
@@ -37,6 +38,13 @@ def finish_run(
         run.status = status
         run.finished_at = dt.datetime.now(dt.UTC)
         run.summary = dataclasses.asdict(summary)
+
+
+def _printable(path: Path) -> str:
+    # Paths that are not valid UTF-8 keep their bytes visible as \xNN escapes.
+    return (
+        str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    )
 
 
 def _operator() -> str:

@@ -52,7 +52,8 @@ def plan_sources(paths: list[Path]) -> list[Source]:
             raise SourceError(f"source not found: {path}")
         if not (path.is_dir() or path.is_file()):
             raise SourceError(f"source is not a regular file or folder: {path}")
-        sources.append(Source(path, path.resolve().name))
+        # The prefix is an exhibit path itself, so it is escaped the same way.
+        sources.append(Source(path, _escape_name(path.resolve().name)))
     if len(sources) == 1 and sources[0].path.is_dir():
         return [Source(sources[0].path, "")]
     prefixes = [source.prefix for source in sources]
@@ -66,14 +67,34 @@ def plan_sources(paths: list[Path]) -> list[Source]:
 
 
 def count_files(sources: list[Source]) -> int:
-    """Count the regular files under the sources, for the progress bar."""
+    """Count what :func:`walk_sources` will yield, for the progress bar.
+
+    That is every entry that is not a folder (regular files, links, pipes
+    and the like) plus one for each folder that cannot be listed, each of
+    which the walk reports once.
+    """
     total = 0
     for source in sources:
         if source.path.is_file():
             total += 1
             continue
-        for _folder, _dirs, files in os.walk(source.path):
-            total += len(files)
+        folders = [source.path]
+        while folders:
+            try:
+                with os.scandir(folders.pop()) as listing:
+                    entries = list(listing)
+            except OSError:
+                total += 1
+                continue
+            for entry in entries:
+                try:
+                    is_folder = entry.is_dir(follow_symlinks=False)
+                except OSError:
+                    is_folder = False
+                if is_folder:
+                    folders.append(Path(entry.path))
+                else:
+                    total += 1
     return total
 
 
@@ -105,7 +126,11 @@ def _walk_folder(
             yield SkippedEntry(exhibit_path, "read", _os_reason(error))
             continue
         if stat.S_ISLNK(mode):
-            target = os.readlink(path)
+            try:
+                target = os.readlink(path)
+            except OSError as error:
+                yield SkippedEntry(exhibit_path, "read", _os_reason(error))
+                continue
             yield SkippedEntry(
                 exhibit_path, "read", f"symbolic link to {target!r}; not followed"
             )
@@ -132,9 +157,12 @@ def _exhibit_path(root: Path, path: Path, prefix: str) -> str:
     if relative == ".":
         relative = ""
     parts = [part for part in (prefix, relative) if part]
-    joined = "/".join(parts) or root.name
+    return _escape_name("/".join(parts) or root.name)
+
+
+def _escape_name(name: str) -> str:
     # Names that are not valid UTF-8 keep their bytes visible as \xNN escapes.
-    return joined.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _os_reason(error: OSError) -> str:

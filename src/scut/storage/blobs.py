@@ -13,6 +13,8 @@ store can wrap or replace ``FileBlobStore`` without changing its callers.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import logging
 import os
 import re
@@ -29,7 +31,8 @@ _DERIVED_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,40}$")
 
 
 def _check_sha256(sha256: str) -> None:
-    if not _SHA256.match(sha256):
+    # fullmatch, because with match() the "$" also accepts a trailing newline.
+    if not _SHA256.fullmatch(sha256):
         raise ValueError(f"invalid SHA-256 for the blob store: {sha256!r}")
 
 
@@ -71,6 +74,10 @@ class BlobStore(ABC):
         """Open a new temporary file inside the store, deleted unless adopted."""
 
     @abstractmethod
+    def sync(self) -> None:
+        """Make every blob written so far durable on disk."""
+
+    @abstractmethod
     def iter_originals(self) -> Iterator[str]:
         """Yield the SHA-256 of every stored original."""
 
@@ -96,7 +103,7 @@ class FileBlobStore(BlobStore):
     def derived_path(self, sha256: str, name: str) -> Path:
         """Return where the derived image ``name`` of ``sha256`` is stored."""
         _check_sha256(sha256)
-        if not _DERIVED_NAME.match(name):
+        if not _DERIVED_NAME.fullmatch(name):
             raise ValueError(f"invalid derived blob name: {name!r}")
         return self.root / "derived" / sha256[:2] / sha256[2:4] / f"{sha256}.{name}"
 
@@ -116,9 +123,13 @@ class FileBlobStore(BlobStore):
             temporary.unlink(missing_ok=True)
             return False
         target.parent.mkdir(parents=True, exist_ok=True)
+        if self.fsync:
+            # The writer only closed the file, so its bytes are flushed here
+            # before the rename, as _write_atomically does.
+            _fsync_path(temporary)
         os.replace(temporary, target)
         if self.fsync:
-            _fsync_directory(target.parent)
+            _fsync_path(target.parent)
         return True
 
     def open_original(self, sha256: str) -> BinaryIO:
@@ -147,7 +158,7 @@ class FileBlobStore(BlobStore):
         if not folder.exists():
             return
         for path in folder.glob("*/*/*"):
-            if _SHA256.match(path.name):
+            if _SHA256.fullmatch(path.name):
                 yield path.name
 
     def delete_original(self, sha256: str) -> None:
@@ -155,6 +166,17 @@ class FileBlobStore(BlobStore):
         derived = self.derived_path(sha256, "x").parent
         for path in derived.glob(f"{sha256}.*"):
             path.unlink(missing_ok=True)
+
+    def sync(self) -> None:
+        # One syncfs for a whole batch of blobs costs far less than one
+        # fsync per blob, and it covers the renames into place too.
+        descriptor = os.open(self.root, os.O_RDONLY)
+        try:
+            if _LIBC is not None and _LIBC.syncfs(descriptor) == 0:
+                return
+            os.sync()
+        finally:
+            os.close(descriptor)
 
     def remove_stale_temporaries(self) -> int:
         """Delete temporary files left by processes that no longer run."""
@@ -183,10 +205,25 @@ class FileBlobStore(BlobStore):
             Path(name).unlink(missing_ok=True)
             raise
         if self.fsync:
-            _fsync_directory(target.parent)
+            _fsync_path(target.parent)
 
 
-def _fsync_directory(path: Path) -> None:
+def _load_libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        libc = ctypes.CDLL(name, use_errno=True)
+    except OSError:
+        return None
+    return libc if hasattr(libc, "syncfs") else None
+
+
+_LIBC = _load_libc()
+
+
+def _fsync_path(path: Path) -> None:
+    """Flush a file, or a folder after a rename into it, to disk."""
     descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)

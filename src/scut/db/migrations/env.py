@@ -23,7 +23,10 @@ def run_migrations() -> None:
             context.run_migrations()
         return
 
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("no sqlalchemy.url in the Alembic configuration")
+    engine = create_engine(url)
     with engine.begin() as connection:
         context.configure(
             connection=connection,

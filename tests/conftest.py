@@ -59,7 +59,9 @@ def postgres_url() -> Iterator[str]:
         pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}: {error}")
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    yield (
+        make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    )
     with _admin_connection() as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -29,7 +29,9 @@ def _ingest(
 
 def _occurrences(database: Database) -> dict[str, Occurrence]:
     with database.session() as session:
-        rows = session.scalars(select(Occurrence).options(selectinload(Occurrence.media)))
+        rows = session.scalars(
+            select(Occurrence).options(selectinload(Occurrence.media))
+        )
         return {row.path: row for row in rows}
 
 
@@ -100,7 +102,9 @@ def test_archives_keep_member_paths(
     assert "py7zr-umlaut-solid.7z/täst.txt" in paths
     # The three photos sit in three archives: six of the nine are duplicates.
     assert summary.duplicates >= 6  # type: ignore[attr-defined]
-    archive_rows = [row for row in _occurrences(database).values() if row.media.kind == "archive"]
+    archive_rows = [
+        row for row in _occurrences(database).values() if row.media.kind == "archive"
+    ]
     assert archive_rows
     assert all(row.members_complete for row in archive_rows)
 
@@ -114,7 +118,9 @@ def test_hostile_files_recorded_without_crash(
     occurrences = _occurrences(database)
     errors = _errors(database)
     on_disk = {
-        path.relative_to(hostile).as_posix() for path in hostile.rglob("*") if path.is_file()
+        path.relative_to(hostile).as_posix()
+        for path in hostile.rglob("*")
+        if path.is_file()
     }
     errored_paths = {path for path, _stage in errors}
     for path in sorted(on_disk):
@@ -127,7 +133,10 @@ def test_hostile_files_recorded_without_crash(
         ("generated/zero_bytes.jpg", "type"),
         ("generated/zip_bomb_200MiB_zeros.zip/zeros.bin", "archive"),
         ("generated/zip_encrypted_password_infected.zip/photo.jpg", "archive"),
-        ("generated/zip_slip_dotdot.zip/../../../../../../tmp/scut_evil.txt", "archive"),
+        (
+            "generated/zip_slip_dotdot.zip/../../../../../../tmp/scut_evil.txt",
+            "archive",
+        ),
         ("generated/zip_truncated_no_central_dir.zip", "archive"),
         ("py7zr/encrypted_1.7z", "archive"),
         ("py7zr/symlink.7z/lib/libabc.so", "archive"),
@@ -135,7 +144,9 @@ def test_hostile_files_recorded_without_crash(
     }
     for key in sorted(expected):
         assert key in errors, f"no {key[1]} error recorded for {key[0]}"
-    nested = "generated/nested_7z_zip_zip_jpeg.7z/middle.zip/level2/inner.zip/level3/photo.jpg"
+    nested = (
+        "generated/nested_7z_zip_zip_jpeg.7z/middle.zip/level2/inner.zip/level3/photo.jpg"
+    )
     assert nested in occurrences
     assert occurrences[nested].media.kind == "image"
     assert "generated/zip_slip_dotdot.zip/good.txt" in occurrences
@@ -164,7 +175,10 @@ def test_known_and_seen_before_verdicts(
     database: Database, settings: Settings, shared_data: Path
 ) -> None:
     import_plain_list(
-        database, shared_data / "hashsets" / "md5_list.txt", name="test-known", kind="known-abuse"
+        database,
+        shared_data / "hashsets" / "md5_list.txt",
+        name="test-known",
+        kind="known-abuse",
     )
     _ingest(database, settings, [shared_data / "formats" / "archives"], exhibit="E1")
     summary = _ingest(database, settings, [shared_data / "camera"], exhibit="E2")

@@ -107,7 +107,9 @@ def test_kill_then_rerun_finishes_once(
     with database.session() as session:
         paths = session.scalars(select(Occurrence.path)).all()
         media = set(session.scalars(select(Media.sha256)))
-        statuses = session.scalars(select(IngestRun.status).order_by(IngestRun.id)).all()
+        statuses = session.scalars(
+            select(IngestRun.status).order_by(IngestRun.id)
+        ).all()
     assert len(paths) == len(set(paths)) == total
     assert "phone.zip/DCIM/P0119.jpg" in paths
     store = FileBlobStore(settings.data_dir / "blobs")

@@ -67,7 +67,8 @@ def _open_database(settings: Settings) -> Database:
 
 
 def _fail(error: ScutError) -> typer.Exit:
-    stderr.print(f"[bold red]Error:[/] {escape(str(error))}")
+    # soft_wrap keeps a long path on one line, so it can be copied whole.
+    stderr.print(f"[bold red]Error:[/] {escape(str(error))}", soft_wrap=True)
     return typer.Exit(code=1)
 
 

@@ -91,9 +91,9 @@ class Analyser:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = FileBlobStore(
-            settings.data_dir / "blobs", fsync=settings.fsync_blobs
-        )
+        # Blobs are made durable in one sync per batch, before the recorder
+        # commits the rows that point to them (Recorder.flush).
+        self.store = FileBlobStore(settings.data_dir / "blobs", fsync=False)
 
     def analyse(self, task: FileTask) -> FileResult:
         """Analyse one file; per-stage failures are recorded in the result."""
@@ -110,9 +110,10 @@ class Analyser:
                 if task.owned and task.source_path is not None:
                     task.source_path.unlink(missing_ok=True)
         for warning in caught:
-            reason = f"{warning.category.__name__}: {str(warning.message).strip()}"
+            message = str(warning.message).strip()
+            reason = f"{warning.category.__name__}: {message}"[:500]
             if ("warning", reason) not in result.failures:
-                result.failures.append(("warning", reason[:500]))
+                result.failures.append(("warning", reason))
         if result.metadata is not None:
             result.failures.extend(("metadata", note) for note in result.metadata.notes)
         return result
@@ -218,8 +219,9 @@ class Analyser:
         result.duration_seconds = video.duration_seconds
         result.codec = video.codec
         result.frames = video.frames
-        first = video.frames[0]
-        result.pdq, result.pdq_quality = first.pdq, first.quality
+        if video.frames:
+            first = video.frames[0]
+            result.pdq, result.pdq_quality = first.pdq, first.quality
         result.metadata = _video_metadata(video.container_tags, video)
         for note in video.notes:
             result.failures.append(("video", note))
@@ -262,6 +264,8 @@ def _identify_with_pillow(data: bytes | None, result: FileResult) -> None:
     try:
         with Image.open(io.BytesIO(data)) as image:
             image_format = image.format
+    except FileFailure:
+        raise  # the file's time limit ran out while Pillow was reading
     except Exception:  # noqa: BLE001 (any failure means "not a picture")
         return
     mime = Image.MIME.get(image_format or "", None)

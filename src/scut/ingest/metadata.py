@@ -96,6 +96,10 @@ def read_metadata(data: bytes) -> Metadata:
         except UnicodeDecodeError:
             xmp = image.read_xmp(encoding="latin-1")
             notes.append("XMP: text is not valid UTF-8; read as Latin-1")
+        if not xmp and image.read_raw_xmp(encoding="latin-1").strip():
+            # exiv2 drops an XMP packet it cannot parse, such as one that is
+            # not UTF-8, without raising. The note records that it exists.
+            notes.append("XMP: packet present but could not be parsed")
     metadata = metadata_from_tags({**exif, **xmp})
     metadata.notes[:0] = notes
     return metadata
@@ -128,14 +132,23 @@ def _bounded_tags(tags: dict[str, Any]) -> dict[str, Any]:
 
 def _text(tags: dict[str, Any], *keys: str) -> str | None:
     for key in keys:
-        value = tags.get(key)
-        if isinstance(value, dict):  # XMP language alternatives
-            value = next(iter(value.values()), None)
-        if isinstance(value, str):
+        value = _first_string(tags.get(key))
+        if value is not None:
             cleaned = value.replace("\x00", "").strip()
             if cleaned:
                 return cleaned[:200]
     return None
+
+
+def _first_string(value: Any) -> str | None:
+    """Return a tag's text, or the first non-empty text of a repeated tag."""
+    if isinstance(value, dict):  # XMP language alternatives
+        value = next(iter(value.values()), None)
+    if isinstance(value, list):
+        # exiv2 gives a list when a tag occurs twice in one IFD, as in a
+        # Canon PowerShot S330 file that writes Orientation twice.
+        value = next((item for item in value if isinstance(item, str) and item), None)
+    return value if isinstance(value, str) else None
 
 
 def _serial(tags: dict[str, Any], keys: tuple[str, ...]) -> str | None:
@@ -206,9 +219,9 @@ def _read_gps(tags: dict[str, Any], result: Metadata) -> None:
         return
     result.gps_latitude = latitude
     result.gps_longitude = longitude
-    altitude = _rational(tags.get("Exif.GPSInfo.GPSAltitude", ""))
+    altitude = _rational(_first_string(tags.get("Exif.GPSInfo.GPSAltitude")) or "")
     if altitude is not None:
-        below_sea = tags.get("Exif.GPSInfo.GPSAltitudeRef", "0").strip() == "1"
+        below_sea = _text(tags, "Exif.GPSInfo.GPSAltitudeRef") == "1"
         result.gps_altitude = -float(altitude) if below_sea else float(altitude)
 
 
@@ -216,10 +229,10 @@ def _coordinate(
     tags: dict[str, Any], axis: str, negative_ref: str, limit: float, notes: list[str]
 ) -> float | None:
     key = f"Exif.GPSInfo.GPS{axis}"
-    raw = tags.get(key)
+    raw = _first_string(tags.get(key))
     if not raw:
         return None
-    parts = str(raw).split()
+    parts = raw.split()
     values: list[Fraction] = []
     for index, part in enumerate(parts[:3]):
         numerator, _, denominator = part.partition("/")
@@ -241,7 +254,7 @@ def _coordinate(
     if not 0 <= degrees <= limit:
         notes.append(f"{key} {raw!r}: out of range")
         return None
-    reference = str(tags.get(f"Exif.GPSInfo.GPS{axis}Ref", "")).strip().upper()
+    reference = (_text(tags, f"Exif.GPSInfo.GPS{axis}Ref") or "").upper()
     sign = -1.0 if reference.startswith(negative_ref) else 1.0
     return round(sign * float(degrees), 7)
 

@@ -24,6 +24,8 @@ from scut.hashing.pdq import pdq_of_image
 log = logging.getLogger(__name__)
 
 STRIP_HEIGHT = 120
+# Frames ending this many seconds before the stated duration mark a cut file.
+_SHORT_STREAM_SECONDS = 1.0
 _ISO6709 = re.compile(r"^([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)?")
 
 
@@ -64,7 +66,9 @@ def analyse_video(
     """Decode a video and hash one frame per second.
 
     Raises FileFailure with stage "video" when the container cannot be
-    opened or holds no decodable video stream.
+    opened, or has no video stream or none with a codec. A video that gives
+    no frame is returned without frames and with a note, so that its
+    container metadata is still recorded.
     """
     try:
         opened = source if isinstance(source, Path) else io.BytesIO(source)
@@ -75,6 +79,10 @@ def analyse_video(
         if not container.streams.video:
             raise FileFailure("video", "no video stream")
         stream = container.streams.video[0]
+        if stream.codec_context is None:
+            # PyAV opens the stream without a codec context when the track's
+            # sample description cannot be read.
+            raise FileFailure("video", "no decoder for the video stream")
         stream.thread_type = "AUTO"
         result = VideoAnalysis(
             width=stream.codec_context.width,
@@ -85,8 +93,7 @@ def analyse_video(
         _read_container_tags(dict(container.metadata), result)
         _hash_frames(container, stream, result, strip_frames, max_seconds)
     if not result.frames:
-        reason = "; ".join(result.notes) or "no frame could be decoded"
-        raise FileFailure("video", reason)
+        result.notes.append("no frame could be decoded")
     return result
 
 
@@ -109,14 +116,18 @@ def _hash_frames(
     strip: list[Image.Image] = []
     first_frame: Image.Image | None = None
     next_second = 0
+    last_timestamp: float | None = None
+    stopped = False
     try:
         for frame in container.decode(stream):
             timestamp = float(frame.time) if frame.time is not None else next_second
+            last_timestamp = timestamp
             wanted_in_strip = bool(strip_times) and timestamp >= strip_times[0]
             if timestamp < next_second and not wanted_in_strip:
                 continue
             if next_second >= max_seconds:
                 result.notes.append(f"frames after {max_seconds} s not hashed")
+                stopped = True
                 break
             image = _displayed_frame(frame)
             if first_frame is None:
@@ -132,6 +143,17 @@ def _hash_frames(
                 next_second = int(timestamp) + 1
     except (av.FFmpegError, OSError, ValueError, MemoryError) as error:
         result.notes.append(f"decoding stopped at {next_second} s: {error}")
+        stopped = True
+    duration = result.duration_seconds
+    if (
+        not stopped
+        and last_timestamp is not None
+        and duration is not None
+        and last_timestamp < duration - _SHORT_STREAM_SECONDS
+    ):
+        # A cut file keeps the duration in its header but loses frames, and
+        # the decoder stops without an error. The note gives where they end.
+        result.notes.append(f"frames end at {last_timestamp:.1f} s of {duration:.1f} s")
     if not strip and first_frame is not None:
         # A video shorter than the strip spacing still gets one tile.
         strip.append(_strip_tile(first_frame))
@@ -176,7 +198,11 @@ def _read_container_tags(tags: dict[str, str], result: VideoAnalysis) -> None:
     result.container_tags = {key: str(value)[:512] for key, value in tags.items()}
     result.make = tags.get("com.apple.quicktime.make") or tags.get("make")
     result.model = tags.get("com.apple.quicktime.model") or tags.get("model")
-    result.software = tags.get("com.apple.quicktime.software") or tags.get("encoder")
+    result.software = (
+        tags.get("com.apple.quicktime.software")
+        or tags.get("software")
+        or tags.get("encoder")
+    )
     location = tags.get("com.apple.quicktime.location.ISO6709") or tags.get("location")
     if location:
         _read_iso6709(location, result)
@@ -187,10 +213,39 @@ def _read_iso6709(value: str, result: VideoAnalysis) -> None:
     if match is None:
         result.notes.append(f"location {value!r}: not ISO 6709")
         return
-    latitude, longitude = float(match.group(1)), float(match.group(2))
+    latitude = _iso6709_degrees(match.group(1), 2)
+    longitude = _iso6709_degrees(match.group(2), 3)
+    if latitude is None or longitude is None:
+        result.notes.append(f"location {value!r}: not ISO 6709")
+        return
     if abs(latitude) > 90 or abs(longitude) > 180:
         result.notes.append(f"location {value!r}: out of range")
         return
     result.gps_latitude, result.gps_longitude = latitude, longitude
     if match.group(3):
         result.gps_altitude = float(match.group(3))
+
+
+def _iso6709_degrees(part: str, degree_digits: int) -> float | None:
+    """Return decimal degrees of one ISO 6709 angle: ±D, ±DM or ±DMS.
+
+    The number of whole digits distinguishes the forms. Latitude has two
+    degree digits and longitude three, then come two digits of minutes and
+    two of seconds, and the last part carries the decimal fraction.
+    """
+    sign = -1.0 if part.startswith("-") else 1.0
+    whole, _, fraction = part[1:].partition(".")
+    fraction = f".{fraction}" if fraction else ""
+    extra = len(whole) - degree_digits
+    if extra <= 1:  # degrees, sometimes padded with one zero too many
+        return sign * float(whole + fraction)
+    degrees = int(whole[:-extra])
+    if extra == 2:
+        minutes, seconds = float(whole[-2:] + fraction), 0.0
+    elif extra == 4:
+        minutes, seconds = int(whole[-4:-2]), float(whole[-2:] + fraction)
+    else:
+        return None
+    if minutes >= 60 or seconds >= 60:
+        return None
+    return sign * (degrees + minutes / 60 + seconds / 3600)

@@ -19,3 +19,4 @@ lint:
 	.venv/bin/python -m pip install --quiet -e '.[dev]'
 	.venv/bin/ruff check src tests bench
 	.venv/bin/ruff format --check src tests bench
+	.venv/bin/mypy src

@@ -366,8 +366,8 @@ def _loose_files(contents: Mapping[str, bytes]) -> dict[str, bytes]:
 
     for _, name, _ in _EDITS:
         files[f"Pictures/Edited/{name}"] = contents[name]
-    for spec in _VIDEOS:
-        files[f"Videos/{spec.name}"] = contents[spec.name]
+    for video in _VIDEOS:
+        files[f"Videos/{video.name}"] = contents[video.name]
     for path, content in _COPIES:
         files[path] = contents[content]
     return files

@@ -144,6 +144,7 @@ class Analyser:
     def _read_and_store(
         self, task: FileTask, result: FileResult
     ) -> tuple[bytes | None, Path]:
+        data: bytes | None
         if task.data is not None:
             data = task.data
         else:

@@ -655,7 +655,7 @@ def _is_tar(path: Path) -> bool:
         return False
 
 
-def _opener_by_magic(path: Path) -> Callable[..., IO[bytes]]:
+def _opener_by_magic(path: Path) -> Callable[..., Any]:
     with path.open("rb") as handle:
         head = handle.read(6)
     if head.startswith(b"\x1f\x8b"):

@@ -180,7 +180,8 @@ def _read_date(tags: dict[str, Any], result: Metadata) -> None:
     try:
         if match is None:
             raise ValueError("not in YYYY:MM:DD HH:MM:SS form")
-        result.taken_at = dt.datetime(*(int(part) for part in match.groups()))
+        year, month, day, hour, minute, second = (int(part) for part in match.groups())
+        result.taken_at = dt.datetime(year, month, day, hour, minute, second)
     except ValueError as error:
         result.notes.append(f"DateTimeOriginal {raw!r}: {error}")
         return

@@ -181,3 +181,12 @@ def test_random_bytes_not_video() -> None:
 
     assert detected.mime_type == "application/octet-stream"
     assert detected.kind == "other"
+
+
+def test_text_aliases_not_a_mismatch() -> None:
+    script = b"#!/usr/bin/env python3\nimport sys\n\nprint(sys.argv)\n"
+
+    detected = detect(script, "setup.py")
+
+    assert detected.kind == "other"
+    assert not detected.mismatch

@@ -146,6 +146,8 @@ def detect(head: bytes, name: str) -> FileType:
     A file whose extension claims another type is a mismatch; so is a
     picture, video or archive with an extension that names no known type
     (a JPEG saved as ``.dat``), since hiding media that way is common.
+    Two types that are both neither media nor archive (a Python script
+    that libmagic calls text/x-script.python) are not told apart.
     """
     if not head:
         mime_type = "application/x-empty"
@@ -155,7 +157,9 @@ def detect(head: bytes, name: str) -> FileType:
             mime_type = "video/mp2t"
     kind = kind_of(mime_type)
     claimed = mime_of_name(name)
-    if claimed is not None:
+    if claimed is not None and kind == kind_of(claimed) == "other":
+        mismatch = False
+    elif claimed is not None:
         mismatch = _family(claimed) != _family(mime_type)
     else:
         mismatch = kind != "other"

@@ -117,3 +117,47 @@ def test_kill_then_rerun_finishes_once(
     assert not os.listdir(settings.data_dir / "blobs" / "tmp")
     assert statuses[0] == "running"
     assert statuses[-1] == "finished"
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found.update(
+                int(child) for child in (task / "children").read_text().split()
+            )
+        except OSError:
+            continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_workers_exit_when_ingest_killed(
+    evidence: Path, sqlite_settings: Settings
+) -> None:
+    database = Database(sqlite_settings)
+    database.upgrade()
+    process = _start_ingest(evidence, sqlite_settings)
+    deadline = time.monotonic() + 60
+    while _occurrence_count(database) < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = _children(process.pid)
+    assert workers, "the ingest started no worker processes"
+
+    process.kill()  # SIGKILL to the main process only, not its group
+    process.wait(timeout=30)
+
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    survivors = [pid for pid in workers if _alive(pid)]
+    os.killpg(process.pid, signal.SIGKILL)
+    database.dispose()
+    assert survivors == []

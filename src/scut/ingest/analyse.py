@@ -13,6 +13,8 @@ import io
 import logging
 import os
 import signal
+import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +37,8 @@ from scut.storage.blobs import FileBlobStore
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 1024 * 1024
+# How often a worker checks that the ingest process that started it is alive.
+ORPHAN_CHECK_SECONDS = 1.0
 THUMBNAIL_NAME = "thumb.jpg"
 STRIP_NAME = "strip.jpg"
 
@@ -301,14 +305,29 @@ def _time_limit(seconds: int) -> Iterator[None]:
 _ANALYSER: Analyser | None = None
 
 
-def init_worker(settings: Settings) -> None:
-    """Prepare a worker process: decoders, limits and the blob store."""
+def init_worker(settings: Settings, parent_pid: int) -> None:
+    """Prepare a worker process: decoders, limits, the blob store, a watchdog.
+
+    The watchdog ends the worker once ``parent_pid`` is no longer its
+    parent: a worker of a killed ingest would otherwise wait for work on
+    its queue for ever.
+    """
     global _ANALYSER
+    threading.Thread(
+        target=_exit_when_orphaned, args=(parent_pid,), name="watchdog", daemon=True
+    ).start()
     pillow_heif.register_heif_opener()
     # Pillow warns above MAX_IMAGE_PIXELS and raises above twice that.
     Image.MAX_IMAGE_PIXELS = settings.image_max_pixels // 2
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     _ANALYSER = Analyser(settings)
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    log.error("Ingest process %d is gone; worker %d exits", parent_pid, os.getpid())
+    os._exit(1)
 
 
 def analyse_in_worker(task: FileTask) -> FileResult:

@@ -10,6 +10,7 @@ recording anything twice.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -167,11 +168,13 @@ class IngestJob:
             executor.shutdown(wait=True, cancel_futures=True)
 
     def _new_executor(self, workers: int) -> ProcessPoolExecutor:
+        # Spawned workers are children of this process, so each can watch
+        # its parent and exit when this process is killed.
         return ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=get_context("forkserver"),
+            mp_context=get_context("spawn"),
             initializer=init_worker,
-            initargs=(self.settings,),
+            initargs=(self.settings, os.getpid()),
         )
 
     def _fill(

@@ -139,3 +139,15 @@ def test_hash_list_with_bad_line_rejected(tmp_path: Path) -> None:
     assert "line 2" in completed.stderr
     listed = _scut("hashsets", "list", data_dir=tmp_path)
     assert "bad" not in listed.stdout
+
+
+def test_empty_hash_list_rejected(tmp_path: Path) -> None:
+    listing = tmp_path / "empty.txt"
+    listing.write_text("# no hashes here\n")
+
+    completed = _scut(
+        "hashsets", "import", str(listing), "--name", "empty", data_dir=tmp_path
+    )
+
+    assert completed.returncode == 1
+    assert "no hashes found" in completed.stderr

@@ -41,7 +41,7 @@ EXPECTED_STAGES = [
     (
         "hostile/generated/"
         "exif_gps_zero_denominator_zero_date_orientation9_cp1251_usercomment.jpg",
-        "metadata",
+        "note",
     ),
 ]
 

@@ -233,3 +233,23 @@ def test_exhibit_of_other_unit_rejected(
     other = Origin(case="T1", exhibit="E1", unit="Customs")
     with pytest.raises(ConfigurationError, match="Border Police"):
         IngestJob(database, settings, [folder], other).run()
+
+
+def test_other_file_at_recorded_path_reported(
+    database: Database, settings: Settings, shared_data: Path, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "card-a", tmp_path / "card-b"
+    camera = shared_data / "camera" / "exiftool"
+    for folder, source in ((first, "GPS.jpg"), (second, "Canon.jpg")):
+        (folder / "DCIM").mkdir(parents=True)
+        shutil.copy(camera / source, folder / "DCIM" / "IMG_0001.jpg")
+    _ingest(database, settings, [first])
+
+    summary = _ingest(database, settings, [second])
+
+    errors = _errors(database)
+    assert ("DCIM/IMG_0001.jpg", "conflict") in errors
+    assert "another exhibit" in errors[("DCIM/IMG_0001.jpg", "conflict")]
+    assert summary.errors == 1  # type: ignore[attr-defined]
+    recorded = _occurrences(database)["DCIM/IMG_0001.jpg"].media
+    assert recorded.size == (camera / "GPS.jpg").stat().st_size

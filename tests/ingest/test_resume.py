@@ -115,7 +115,7 @@ def test_kill_then_rerun_finishes_once(
     store = FileBlobStore(settings.data_dir / "blobs")
     assert set(store.iter_originals()) == media
     assert not os.listdir(settings.data_dir / "blobs" / "tmp")
-    assert statuses[0] == "running"
+    assert statuses[0] == "interrupted"
     assert statuses[-1] == "finished"
 
 

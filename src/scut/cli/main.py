@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +18,8 @@ from sqlalchemy import make_url
 
 from scut.db.session import Database
 from scut.errors import ScutError
+from scut.ingest.records import Origin
+from scut.ingest.summary import IngestSummary
 from scut.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -97,9 +99,6 @@ def ingest(
     ] = False,
 ) -> None:
     """Ingest seized files into an exhibit and print the verification summary."""
-    from scut.ingest.pipeline import IngestJob
-    from scut.ingest.records import Origin
-
     origin = Origin(
         case=_required(case, "--case"),
         exhibit=_required(exhibit, "--exhibit"),
@@ -111,7 +110,7 @@ def ingest(
     settings = _settings(workers)
     try:
         database = _open_database(settings)
-        summary = _run_ingest(IngestJob, database, settings, paths, origin, as_json)
+        summary = _run_ingest(database, settings, paths, origin, as_json)
     except ScutError as error:
         raise _fail(error) from error
     except KeyboardInterrupt:
@@ -121,23 +120,24 @@ def ingest(
 
 
 def _run_ingest(
-    job_class: Any,
     database: Database,
     settings: Settings,
     paths: list[Path],
-    origin: Any,
+    origin: Origin,
     as_json: bool,
-) -> Any:
+) -> IngestSummary:
     from scut.cli.progress import IngestProgress
+    from scut.ingest.pipeline import IngestJob
 
-    quiet = as_json and not stderr.is_terminal
-    if quiet:
-        return job_class(database, settings, paths, origin).run()
+    job = IngestJob(database, settings, paths, origin)
+    job.prepare()  # a wrong source or exhibit fails before the bar is drawn
+    if as_json and not stderr.is_terminal:
+        return job.run()
     with IngestProgress(stderr) as progress:
-        return job_class(database, settings, paths, origin, progress).run()
+        return job.run(progress)
 
 
-def _print_result(summary: Any, as_json: bool) -> None:
+def _print_result(summary: IngestSummary, as_json: bool) -> None:
     from scut.cli.progress import print_summary
 
     if as_json:
@@ -180,8 +180,6 @@ def demo(
     """Generate benign demo evidence and a demo hash set, then ingest it."""
     from scut.demo.generate import generate_demo
     from scut.hashsets.importer import import_plain_list
-    from scut.ingest.pipeline import IngestJob
-    from scut.ingest.records import Origin
 
     settings = _settings(workers)
     target = destination or settings.data_dir / "demo"
@@ -204,7 +202,7 @@ def demo(
         )
         origin = Origin(case="DEMO-1", exhibit="phone-1", unit="Demo Police Unit")
         summary = _run_ingest(
-            IngestJob, database, settings, [evidence.evidence_dir], origin, as_json
+            database, settings, [evidence.evidence_dir], origin, as_json
         )
     except ScutError as error:
         raise _fail(error) from error
@@ -240,8 +238,9 @@ def hashsets_import(
         )
     except ScutError as error:
         raise _fail(error) from error
+    noun = "hash" if report.entries == 1 else "hashes"
     stdout.print(
-        f"Hash set {escape(report.name)} ({report.kind}): {report.entries} hashes"
+        f"Hash set {escape(report.name)} ({report.kind}): {report.entries} {noun}"
     )
 
 

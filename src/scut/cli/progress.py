@@ -36,7 +36,8 @@ class _RateColumn(ProgressColumn):
 class _ErrorColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         errors = task.fields.get("errors", 0)
-        return Text(f"{errors} errors", style="red" if errors else "dim")
+        label = "error" if errors == 1 else "errors"
+        return Text(f"{errors} {label}", style="red" if errors else "dim")
 
 
 class IngestProgress:
@@ -83,22 +84,24 @@ class IngestProgress:
 
 def print_summary(console: Console, summary: IngestSummary) -> None:
     """Print the ingest summary as tables."""
-    table = Table(
-        title=f"Case {summary.case}, exhibit {summary.exhibit}", show_header=False
-    )
+    title = Text(f"Case {summary.case}, exhibit {summary.exhibit}")
+    table = Table(title=title, show_header=False)
     table.add_column("what", style="bold")
     table.add_column("count", justify="right")
     table.add_row("Files", str(summary.files))
-    table.add_row("Unique media", str(summary.unique_media))
-    table.add_row("Duplicates", str(summary.duplicates))
     for kind, count in sorted(summary.by_kind.items()):
-        table.add_row(f"  {kind}", str(count))
+        table.add_row(f"  {kind} files", str(count))
+    table.add_row("Unique media", str(summary.unique_media))
+    table.add_row("Duplicate files", str(summary.duplicates))
     table.add_row("Type mismatches", str(summary.type_mismatches))
     table.add_row("Errors", str(summary.errors))
     for stage, count in sorted(summary.errors_by_stage.items()):
         table.add_row(f"  {stage}", str(count))
+    table.add_row("Notes", str(summary.notes))
+    for stage, count in sorted(summary.notes_by_stage.items()):
+        table.add_row(f"  {stage}", str(count))
     table.add_row("Analysed in this run", str(summary.analysed_this_run))
-    table.add_row("Already recorded, skipped", str(summary.skipped_this_run))
+    table.add_row("Recorded before this run", str(summary.recorded_before_this_run))
     table.add_row("Time", f"{summary.seconds:.1f} s")
     rate = f"{summary.files_per_second:.1f} files/s"
     table.add_row("Throughput", f"{rate}, {summary.megabytes_per_second:.1f} MB/s")
@@ -119,8 +122,8 @@ def _verdict_table(summary: IngestSummary) -> Table:
 
 def _error_table(summary: IngestSummary) -> Table:
     shown = len(summary.listed_errors)
-    total = sum(summary.errors_by_stage.values())
-    title = f"Errors and type mismatches ({shown} of {total} shown)"
+    total = summary.errors + summary.notes
+    title = f"Errors and notes ({shown} of {total} shown)"
     table = Table(title=title, show_lines=False)
     table.add_column("path", overflow="fold")
     table.add_column("stage")

@@ -15,7 +15,7 @@ from scut.db.models import HashEntry, HashSet
 from scut.db.session import Database
 from scut.db.upsert import insert_for
 from scut.errors import ConfigurationError
-from scut.hashsets.plain import PlainEntry, read_plain_list
+from scut.hashsets.plain import HashListError, PlainEntry, read_plain_list
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,8 @@ def import_plain_list(
         count = session.scalar(
             select(func.count()).where(HashEntry.hash_set_id == hash_set.id)
         )
+        if not count:
+            raise HashListError(f"{path}: no hashes found; nothing was imported")
     log.info("Imported hash set %s: %d entries", name, count or 0)
     return ImportReport(name, kind, count or 0)
 

@@ -119,7 +119,7 @@ class Analyser:
             if ("warning", reason) not in result.failures:
                 result.failures.append(("warning", reason))
         if result.metadata is not None:
-            result.failures.extend(("metadata", note) for note in result.metadata.notes)
+            result.failures.extend(("note", note) for note in result.metadata.notes)
         return result
 
     def _analyse(self, task: FileTask, result: FileResult) -> None:

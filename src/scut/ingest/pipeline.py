@@ -34,7 +34,7 @@ from scut.ingest.records import (
 )
 from scut.ingest.runs import finish_run, start_run
 from scut.ingest.sources import SkippedEntry, count_files, plan_sources, walk_sources
-from scut.ingest.summary import IngestSummary, summarise_exhibit
+from scut.ingest.summary import NOTE_STAGES, IngestSummary, summarise_exhibit
 from scut.settings import Settings
 from scut.storage.blobs import FileBlobStore
 
@@ -79,6 +79,7 @@ class RunCounters:
     """What this run did, beside what the exhibit holds in the end."""
 
     analysed: int = 0
+    recorded: int = 0
     skipped: int = 0
     bytes_read: int = 0
     failed: int = 0
@@ -94,13 +95,13 @@ class IngestJob:
         settings: Settings,
         sources: list[Path],
         origin: Origin,
-        progress: ProgressListener | None = None,
     ) -> None:
         self.database = database
         self.settings = settings
         self.sources = plan_sources(sources)
         self.origin = origin
-        self.progress = progress or _Silent()
+        self.progress: ProgressListener = _Silent()
+        self.exhibit_id: int | None = None
         # The main process writes only temporary spool files of archive
         # members; blobs are synced per batch by the recorder.
         self.store = FileBlobStore(settings.data_dir / "blobs", fsync=False)
@@ -108,10 +109,22 @@ class IngestJob:
         self.expansions: dict[str, _Expansion] = {}
         self.pending_work: deque[Iterator[FileTask | SkippedEntry]] = deque()
 
-    def run(self) -> IngestSummary:
+    def prepare(self) -> int:
+        """Find or create the exhibit; return its id.
+
+        Raises ConfigurationError when the exhibit belongs to another unit.
+        Calling it before run() lets a caller report that before any work.
+        """
+        if self.exhibit_id is None:
+            self.exhibit_id = prepare_exhibit(self.database, self.origin)
+        return self.exhibit_id
+
+    def run(self, progress: ProgressListener | None = None) -> IngestSummary:
         """Run the job to the end and return the exhibit's summary."""
+        if progress is not None:
+            self.progress = progress
         self.store.remove_stale_temporaries()
-        exhibit_id = prepare_exhibit(self.database, self.origin)
+        exhibit_id = self.prepare()
         run_id = start_run(self.database, exhibit_id, self.sources)
         self.recorder = Recorder(
             self.database,
@@ -208,6 +221,12 @@ class IngestJob:
             self.counters.failed += 1
             self.progress.finished_file(0, True)
             return None
+        conflict = self._conflict(item)
+        if conflict is not None:
+            self.recorder.add_error(item.path, "conflict", conflict)
+            self.counters.failed += 1
+            self.progress.finished_file(0, True)
+            return None
         if item.path in self.done:
             self.counters.skipped += 1
             if item.owned and item.source_path is not None:
@@ -217,13 +236,40 @@ class IngestJob:
             return None
         return item
 
+    def _conflict(self, task: FileTask) -> str | None:
+        # A file on disk at a path this exhibit already holds with another
+        # size or time is another file (a second card ingested into the same
+        # exhibit, say); skipping it by path would lose it silently.
+        recorded = self.done.get(task.path)
+        if recorded is None or task.source_path is None or task.container:
+            return None
+        try:
+            size = task.source_path.stat().st_size
+        except OSError:
+            return None
+        recorded_size, recorded_time = recorded
+        same_time = (
+            recorded_time is None
+            or task.modified_at is None
+            or abs(recorded_time - task.modified_at.timestamp()) < 1
+        )
+        if size == recorded_size and same_time:
+            return None
+        return (
+            f"another file is already recorded at this path in the exhibit "
+            f"({recorded_size} bytes, this one {size}); it was not ingested. "
+            "Ingest this source as another exhibit."
+        )
+
     def _handle(self, task: FileTask, result: FileResult) -> None:
         self.counters.analysed += 1
         self.counters.bytes_read += result.size
-        if result.failures:
-            self.counters.failed += 1
+        if result.digests is not None:
+            self.counters.recorded += 1
+        failed = any(stage not in NOTE_STAGES for stage, _ in result.failures)
+        self.counters.failed += int(failed)
         self.recorder.add_result(result)
-        self.progress.finished_file(result.size, bool(result.failures))
+        self.progress.finished_file(result.size, failed)
         if result.kind == "archive" and result.digests is not None:
             self._expand(task, result)
         self._member_finished(task)

@@ -113,21 +113,40 @@ def _get_or_create(session: Session, model: type[Any], **values: Any) -> Any:
     return created
 
 
-def recorded_paths(database: Database, exhibit_id: int) -> set[str]:
-    """Return the exhibit paths that a resumed run must not analyse again."""
+RecordedFile = tuple[int | None, float | None]
+
+
+def recorded_paths(database: Database, exhibit_id: int) -> dict[str, RecordedFile]:
+    """Return the exhibit paths that a resumed run must not analyse again.
+
+    Each path maps to the size and modification time (POSIX seconds) of the
+    file recorded there, or Nones for a path recorded only as an error.
+    """
+    done: dict[str, RecordedFile] = {}
     with database.session() as session:
-        occurrences = session.scalars(
-            select(Occurrence.path).where(Occurrence.exhibit_id == exhibit_id)
-        )
-        done = set(occurrences)
         failed = session.scalars(
             select(IngestError.path).where(
                 IngestError.exhibit_id == exhibit_id,
                 IngestError.stage.in_(TERMINAL_STAGES),
             )
         )
-        done.update(failed)
+        done.update((path, (None, None)) for path in failed)
+        occurrences = session.execute(
+            select(Occurrence.path, Media.size, Occurrence.modified_at)
+            .join(Media, Media.id == Occurrence.media_id)
+            .where(Occurrence.exhibit_id == exhibit_id)
+        )
+        for path, size, modified_at in occurrences:
+            done[path] = (size, _timestamp(modified_at))
     return done
+
+
+def _timestamp(value: dt.datetime | None) -> float | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite returns stored UTC times without a zone
+        value = value.replace(tzinfo=dt.UTC)
+    return value.timestamp()
 
 
 def unfinished_archives(

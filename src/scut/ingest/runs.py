@@ -9,6 +9,9 @@ import os
 import socket
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from scut.db.models import IngestRun
 from scut.db.session import Database
 from scut.ingest.sources import Source
@@ -17,12 +20,15 @@ from scut.ingest.summary import IngestSummary
 
 def start_run(database: Database, exhibit_id: int, sources: list[Source]) -> int:
     """Record the start of a run over ``sources``; return its id."""
+    host = socket.gethostname()
     described = {
         "paths": [_printable(source.path.resolve()) for source in sources],
         "operator": _operator(),
-        "host": socket.gethostname(),
+        "host": host,
+        "pid": os.getpid(),
     }
     with database.session() as session, session.begin():
+        _close_abandoned_runs(session, exhibit_id, host)
         run = IngestRun(exhibit_id=exhibit_id, sources=described)
         session.add(run)
         session.flush()
@@ -38,6 +44,33 @@ def finish_run(
         run.status = status
         run.finished_at = dt.datetime.now(dt.UTC)
         run.summary = dataclasses.asdict(summary)
+
+
+def _close_abandoned_runs(session: Session, exhibit_id: int, host: str) -> None:
+    # A run still marked running whose process on this host is gone was
+    # killed; runs on other hosts may be alive and are left as they are.
+    running = session.scalars(
+        select(IngestRun).where(
+            IngestRun.exhibit_id == exhibit_id, IngestRun.status == "running"
+        )
+    )
+    for run in running:
+        pid = run.sources.get("pid")
+        if run.sources.get("host") != host or not isinstance(pid, int):
+            continue
+        if not _process_alive(pid):
+            run.status = "interrupted"
+            run.finished_at = dt.datetime.now(dt.UTC)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _printable(path: Path) -> str:

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 
 # Error rows listed in the summary; the rest are counted.
 MAX_LISTED_ERRORS = 50
+# Stages of findings about a file that was processed: a name that claims
+# another type, a malformed metadata value, a decoder's warning. Every other
+# stage is an error: something of the file could not be processed.
+NOTE_STAGES = ("type", "note", "warning")
 
 
 @dataclass
@@ -31,9 +35,11 @@ class IngestSummary:
     by_verdict: dict[str, int]
     errors: int
     errors_by_stage: dict[str, int]
+    notes: int
+    notes_by_stage: dict[str, int]
     type_mismatches: int
     analysed_this_run: int
-    skipped_this_run: int
+    recorded_before_this_run: int
     bytes_read: int
     seconds: float
     files_per_second: float
@@ -83,7 +89,7 @@ def summarise_exhibit(
             )
             or 0
         )
-        errors_by_stage = dict(
+        rows_by_stage = dict(
             session.execute(
                 select(IngestError.stage, func.count())
                 .where(IngestError.exhibit_id == exhibit_id)
@@ -96,6 +102,11 @@ def summarise_exhibit(
             .order_by(IngestError.path, IngestError.stage)
             .limit(MAX_LISTED_ERRORS)
         ).all()
+    errors_by_stage: dict[str, int] = {}
+    notes_by_stage: dict[str, int] = {}
+    for stage, count in rows_by_stage.items():
+        target = notes_by_stage if stage in NOTE_STAGES else errors_by_stage
+        target[stage] = count
     return IngestSummary(
         case=case,
         exhibit=exhibit,
@@ -104,12 +115,13 @@ def summarise_exhibit(
         duplicates=files - unique,
         by_kind=by_kind,
         by_verdict=by_verdict,
-        # A type mismatch is a finding about the file, counted on its own.
-        errors=sum(n for stage, n in errors_by_stage.items() if stage != "type"),
+        errors=sum(errors_by_stage.values()),
         errors_by_stage=errors_by_stage,
+        notes=sum(notes_by_stage.values()),
+        notes_by_stage=notes_by_stage,
         type_mismatches=mismatches,
         analysed_this_run=counters.analysed,
-        skipped_this_run=counters.skipped,
+        recorded_before_this_run=max(0, files - counters.recorded),
         bytes_read=counters.bytes_read,
         seconds=round(elapsed, 3),
         files_per_second=round(counters.analysed / elapsed, 2),

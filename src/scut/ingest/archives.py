@@ -15,33 +15,45 @@ import datetime as dt
 import gzip
 import logging
 import lzma
-import os
-import queue
-import re
 import stat
 import struct
 import tarfile
-import tempfile
-import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import py7zr
 import py7zr.exceptions
-import py7zr.io
 
 from scut.errors import ArchiveError
+from scut.ingest.members import (
+    ArchiveEvent,
+    BudgetExceeded,
+    ExpansionBudget,
+    Member,
+    MemberSink,
+    RejectedMember,
+    safe_member_name,
+)
+from scut.ingest.sevenzip import SevenZipPump
 from scut.settings import Settings
 from scut.storage.blobs import FileBlobStore
+
+__all__ = [
+    "ArchiveEvent",
+    "ArchiveReader",
+    "BudgetExceeded",
+    "ExpansionBudget",
+    "Member",
+    "RejectedMember",
+    "safe_member_name",
+]
 
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 1024 * 1024
-_DRIVE = re.compile(r"^[A-Za-z]:")
 
 # tarfile reads a pax or GNU long-name header into memory whole, so a
 # header that claims more than this is rejected before it is read.
@@ -78,147 +90,6 @@ _TAR_ERRORS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Member:
-    """A member read from an archive: in memory, or in a temporary spool file."""
-
-    name: str
-    data: bytes | None
-    spool_path: Path | None
-    modified_at: dt.datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class RejectedMember:
-    """A member that was not read, with the reason."""
-
-    name: str
-    reason: str
-
-
-ArchiveEvent = Member | RejectedMember
-
-
-class BudgetExceeded(ArchiveError):
-    """Raised when an archive and its nested archives expand past the total limit.
-
-    Unlike a rejected member, this ends the reading of the whole archive.
-    """
-
-
-class ExpansionBudget:
-    """Bytes one archive, its nested archives included, may still expand to."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.remaining = settings.archive_max_total_bytes
-        self.limit = settings.archive_max_total_bytes
-        # A 7z extraction thread and the reader of a nested archive may
-        # spend from the same budget at once.
-        self._lock = threading.Lock()
-
-    def spend(self, count: int) -> None:
-        """Count ``count`` more decompressed bytes; raise once over the limit."""
-        with self._lock:
-            self.remaining -= count
-            over = self.remaining < 0
-        if over:
-            raise BudgetExceeded(
-                f"archive expands past {self.limit} bytes in total "
-                "(SCUT_ARCHIVE_MAX_TOTAL_BYTES); the rest is not read"
-            )
-
-
-def safe_member_name(raw: str) -> str:
-    """Return a member name as a relative POSIX path, or raise ArchiveError.
-
-    Backslashes count as separators, since archives made on Windows use them.
-    """
-    if "\x00" in raw:
-        raise ArchiveError(f"member name {raw!r} contains a NUL byte")
-    name = raw.replace("\\", "/")
-    if name.startswith("/") or _DRIVE.match(name):
-        raise ArchiveError(f"member name {raw!r} is an absolute path")
-    parts = [part for part in name.split("/") if part not in ("", ".")]
-    if ".." in parts:
-        raise ArchiveError(f"member name {raw!r} climbs out of the archive with '..'")
-    if not parts:
-        raise ArchiveError(f"member name {raw!r} is empty")
-    return "/".join(parts)
-
-
-class _Sink:
-    """Collects one member's bytes, enforcing the size and ratio limits."""
-
-    def __init__(
-        self,
-        name: str,
-        settings: Settings,
-        store: FileBlobStore,
-        budget: ExpansionBudget,
-        compressed_size: int | None,
-    ) -> None:
-        self.name = name
-        self.settings = settings
-        self.store = store
-        self.budget = budget
-        self.compressed_size = compressed_size
-        self.size = 0
-        self.buffer = bytearray()
-        self.spool: IO[bytes] | None = None
-        self.spool_path: Path | None = None
-
-    def write(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        self.budget.spend(len(chunk))
-        self._check_limits()
-        if self.spool is None and self.size > self.settings.in_memory_max_bytes:
-            self._start_spool()
-        if self.spool is not None:
-            self.spool.write(chunk)
-        else:
-            self.buffer += chunk
-
-    def _check_limits(self) -> None:
-        if self.size > self.settings.archive_max_member_bytes:
-            raise ArchiveError(
-                f"member {self.name!r} expands past "
-                f"{self.settings.archive_max_member_bytes} bytes "
-                "(SCUT_ARCHIVE_MAX_MEMBER_BYTES)"
-            )
-        floor = self.settings.archive_ratio_floor_bytes
-        if self.compressed_size is None or self.size <= floor:
-            return
-        if self.size > self.settings.archive_max_ratio * max(1, self.compressed_size):
-            raise ArchiveError(
-                f"member {self.name!r} expands more than "
-                f"{self.settings.archive_max_ratio} times its compressed size "
-                f"({self.compressed_size} bytes): a likely archive bomb"
-            )
-
-    def _start_spool(self) -> None:
-        # Each spool gets a new name, because the spool files of members
-        # already handed on stay until their consumer deletes them.
-        descriptor, name = tempfile.mkstemp(
-            dir=self.store.tmp_dir, prefix=f"{os.getpid()}-member-"
-        )
-        self.spool_path = Path(name)
-        self.spool = os.fdopen(descriptor, "wb")
-        self.spool.write(self.buffer)
-        self.buffer = bytearray()
-
-    def finish(self, modified_at: dt.datetime | None) -> Member:
-        if self.spool is not None:
-            self.spool.close()
-            return Member(self.name, None, self.spool_path, modified_at)
-        return Member(self.name, bytes(self.buffer), None, modified_at)
-
-    def discard(self) -> None:
-        if self.spool is not None:
-            self.spool.close()
-        if self.spool_path is not None:
-            self.spool_path.unlink(missing_ok=True)
-
-
 class ArchiveReader:
     """Iterates over the members of one archive file on disk."""
 
@@ -249,8 +120,8 @@ class ArchiveReader:
             raise ArchiveError(f"no reader for archives of type {mime_type}")
         yield from reader(path)
 
-    def _sink(self, name: str, compressed_size: int | None) -> _Sink:
-        return _Sink(name, self.settings, self.store, self.budget, compressed_size)
+    def _sink(self, name: str, compressed_size: int | None) -> MemberSink:
+        return MemberSink(name, self.settings, self.store, self.budget, compressed_size)
 
     def _read_stream(
         self,
@@ -428,8 +299,12 @@ class ArchiveReader:
                 continue
             targets.append(entry.filename)
         if targets:
-            yield from _SevenZipPump(
-                self, archive, targets, path.stat().st_size
+            yield from SevenZipPump(
+                self._sink,
+                self.store.tmp_dir,
+                archive,
+                targets,
+                path.stat().st_size,
             ).events()
 
     def _check_archive_ratio(
@@ -449,164 +324,6 @@ class ArchiveReader:
                 f"archive has more than {self.settings.archive_max_members} members "
                 "(SCUT_ARCHIVE_MAX_MEMBERS)"
             )
-
-
-class _SevenZipPump:
-    """Runs py7zr's push-style extraction in a thread and yields its members.
-
-    py7zr writes each member through a factory-made writer; the writer
-    passes finished members through a small queue, so at most a few
-    members are held at once and the generator can stop extraction early.
-    """
-
-    _DONE = object()
-
-    def __init__(
-        self,
-        reader: ArchiveReader,
-        archive: py7zr.SevenZipFile,
-        targets: list[str],
-        archive_size: int,
-    ) -> None:
-        self.reader = reader
-        self.archive = archive
-        self.targets = targets
-        self.archive_size = archive_size
-        self.queue: queue.Queue[Any] = queue.Queue(maxsize=2)
-        self.stopped = threading.Event()
-
-    def events(self) -> Iterator[ArchiveEvent]:
-        worker = threading.Thread(target=self._extract, name="7z-extract", daemon=True)
-        worker.start()
-        try:
-            while True:
-                item = self.queue.get()
-                if item is self._DONE:
-                    break
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            self.stopped.set()
-            _drain(self.queue)
-            worker.join()
-            # The worker may have queued one more member between the first
-            # drain and seeing the stop.
-            _drain(self.queue)
-
-    def _extract(self) -> None:
-        # py7zr checks each member name against the destination folder and
-        # follows symbolic links there. Without a destination it checks the
-        # current folder, where a link named like a member's folder fails the
-        # whole archive. The factory's writers keep every byte, so nothing is
-        # written to the destination.
-        destination = Path(os.path.abspath(self.reader.store.tmp_dir))
-        factory = _SinkFactory(self, destination.as_posix())
-        try:
-            try:
-                self.archive.extract(
-                    path=destination, targets=self.targets, factory=factory
-                )
-                factory.flush_pending()
-            finally:
-                # A member cut short by an error or a stop is never handed on.
-                factory.discard_pending()
-        except ArchiveError as error:
-            self._put(error)
-        except _Stopped:
-            pass
-        except Exception as error:  # noqa: BLE001 (py7zr raises many kinds)
-            self._put(
-                ArchiveError(f"7z extraction failed: {type(error).__name__}: {error}")
-            )
-        self._put(self._DONE)
-
-    def _put(self, item: Any) -> None:
-        while not self.stopped.is_set():
-            try:
-                self.queue.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-        if item is not self._DONE and not isinstance(item, BaseException):
-            if isinstance(item, Member) and item.spool_path is not None:
-                item.spool_path.unlink(missing_ok=True)
-            raise _Stopped
-
-
-class _Stopped(Exception):
-    pass
-
-
-class _SinkFactory(py7zr.io.WriterFactory):
-    def __init__(self, pump: _SevenZipPump, destination: str) -> None:
-        self.pump = pump
-        self.prefix = destination.rstrip("/") + "/"
-        self.pending: _SevenZipWriter | None = None
-
-    def create(self, filename: str) -> py7zr.io.Py7zIO:
-        self.flush_pending()
-        # py7zr 1.1 passes the destination joined with the member name.
-        name = safe_member_name(filename.removeprefix(self.prefix))
-        sink = self.pump.reader._sink(name, self.pump.archive_size)
-        self.pending = _SevenZipWriter(sink, self)
-        return self.pending
-
-    def flush_pending(self) -> None:
-        # py7zr may not call close() on every writer, so a member is handed
-        # on when the next one starts or extraction ends.
-        if self.pending is not None and not self.pending.handed_on:
-            self.pending.hand_on()
-
-    def discard_pending(self) -> None:
-        """Delete the spool of a member that was started but not handed on."""
-        if self.pending is not None and not self.pending.handed_on:
-            self.pending.handed_on = True
-            self.pending.sink.discard()
-        self.pending = None
-
-
-class _SevenZipWriter(py7zr.io.Py7zIO):
-    def __init__(self, sink: _Sink, factory: _SinkFactory) -> None:
-        self.sink = sink
-        self.factory = factory
-        self.handed_on = False
-
-    def write(self, s: bytes | bytearray) -> int:
-        if self.factory.pump.stopped.is_set():
-            raise _Stopped
-        self.sink.write(bytes(s))
-        return len(s)
-
-    def read(self, size: int | None = None) -> bytes:
-        return b""
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return 0
-
-    def flush(self) -> None:
-        return None
-
-    def size(self) -> int:
-        return self.sink.size
-
-    def close(self) -> None:
-        if not self.handed_on:
-            self.hand_on()
-
-    def hand_on(self) -> None:
-        self.handed_on = True
-        self.factory.pump._put(self.sink.finish(None))
-
-
-def _drain(items: queue.Queue[Any]) -> None:
-    while True:
-        try:
-            item = items.get_nowait()
-        except queue.Empty:
-            return
-        if isinstance(item, Member) and item.spool_path is not None:
-            item.spool_path.unlink(missing_ok=True)
 
 
 class _CheckedTarInfo(tarfile.TarInfo):

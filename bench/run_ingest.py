@@ -89,7 +89,7 @@ def main() -> None:
     cpu_before = time.process_time()
     started = time.perf_counter()
     origin = Origin(case="BENCH", exhibit=label, unit="Bench")
-    summary = IngestJob(database, settings, [Path(folder)], origin, listener).run()
+    summary = IngestJob(database, settings, [Path(folder)], origin).run(listener)
     wall = time.perf_counter() - started
     main_cpu = time.process_time() - cpu_before
     sampler.stop.set()

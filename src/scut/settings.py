@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     in_memory_max_bytes: int = 256 * MIB
     # Results written to the database per transaction.
     write_batch_size: int = 200
+    # Address space of one worker process, in bytes; a file that needs more
+    # is recorded as out of memory. 0 means no limit.
+    worker_memory_bytes: int = 6 * GIB
     # Seconds one file may take to analyse before it is recorded as timed out.
     file_timeout_seconds: int = 300
     # Sync new blobs to disk (one syncfs per batch) before the rows that

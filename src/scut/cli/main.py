@@ -152,6 +152,12 @@ def _required(value: str, option: str) -> str:
     cleaned = value.strip()
     if not cleaned:
         raise typer.BadParameter(f"{option} must not be empty")
+    try:
+        cleaned.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise typer.BadParameter(f"{option} is not valid UTF-8 text") from error
+    if "\x00" in cleaned:
+        raise typer.BadParameter(f"{option} must not contain a NUL character")
     return cleaned
 
 

@@ -9,10 +9,13 @@ adopted as the original and decoded from there.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import io
 import logging
 import os
+import resource
 import signal
+import stat
 import threading
 import time
 import warnings
@@ -21,9 +24,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import BinaryIO
 
 import pillow_heif
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from scut.errors import FileFailure, FileTimeout
 from scut.hashing.digests import Digests, DigestSet, digest_bytes
@@ -110,6 +114,12 @@ class Analyser:
                     self._analyse(task, result)
             except FileFailure as failure:
                 result.failures.append((failure.stage, failure.reason))
+            except MemoryError:
+                result.failures.append(("memory", "ran out of memory analysing it"))
+            except Exception as error:  # noqa: BLE001 (one file must not end the job)
+                log.exception("Analysis of %s failed", task.path)
+                reason = f"unexpected {type(error).__name__}: {error}"[:500]
+                result.failures.append(("analyse", reason))
             finally:
                 if task.owned and task.source_path is not None:
                     task.source_path.unlink(missing_ok=True)
@@ -166,7 +176,7 @@ class Analyser:
 
     def _read_small(self, path: Path) -> bytes | None:
         try:
-            with path.open("rb") as handle:
+            with _open_regular(path) as handle:
                 size = _file_size(handle.fileno())
                 if size > self.settings.in_memory_max_bytes:
                     return None
@@ -181,7 +191,7 @@ class Analyser:
         digests = DigestSet()
         try:
             with self.store.temporary_file() as (spool, spool_path):
-                with task.source_path.open("rb") as source:
+                with _open_regular(task.source_path) as source:
                     while chunk := source.read(READ_CHUNK):
                         digests.update(chunk)
                         spool.write(chunk)
@@ -279,6 +289,24 @@ def _identify_with_pillow(data: bytes | None, result: FileResult) -> None:
         result.kind = filetype.kind_of(result.mime_type)
 
 
+def _open_regular(path: Path) -> BinaryIO:
+    """Open a regular file for reading without following a final symlink.
+
+    The walk saw a regular file here; by the time a worker opens it, it may
+    have been replaced by a link or a device, which must not be read as
+    evidence of this exhibit.
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EINVAL, "no longer a regular file")
+        os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
 def _head(path: Path) -> bytes:
     with path.open("rb") as handle:
         return handle.read(filetype.SNIFF_BYTES)
@@ -317,6 +345,15 @@ def init_worker(settings: Settings, parent_pid: int) -> None:
         target=_exit_when_orphaned, args=(parent_pid,), name="watchdog", daemon=True
     ).start()
     pillow_heif.register_heif_opener()
+    if settings.worker_memory_bytes > 0:
+        # A decoder that asks for more fails with MemoryError, recorded for
+        # that file, instead of the kernel killing the worker.
+        limit = settings.worker_memory_bytes
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # A PNG text chunk may inflate past Pillow's 1 MB default, which would
+    # cost the picture its hash; the picture itself is still bounded.
+    PngImagePlugin.MAX_TEXT_CHUNK = 64 * 1024 * 1024
+    PngImagePlugin.MAX_TEXT_MEMORY = 256 * 1024 * 1024
     # Pillow warns above MAX_IMAGE_PIXELS and raises above twice that.
     Image.MAX_IMAGE_PIXELS = settings.image_max_pixels // 2
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C

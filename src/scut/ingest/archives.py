@@ -84,6 +84,7 @@ _TAR_ERRORS = (
     tarfile.TarError,
     OSError,
     EOFError,
+    ValueError,  # a malformed pax sparse map
     TypeError,
     zlib.error,
     lzma.LZMAError,
@@ -149,10 +150,18 @@ class ArchiveReader:
         with archive:
             infos = archive.infolist()
             self._check_member_count(len(infos))
+            archive_size = path.stat().st_size
+            expanded = 0
             for info in infos:
-                if info.is_dir():
+                if info.is_dir() and info.file_size == 0:
                     continue
-                yield self._zip_member(archive, info)
+                event = self._zip_member(archive, info)
+                yield event
+                if isinstance(event, Member):
+                    # Declared sizes can lie, and entries can overlap, so the
+                    # bytes actually read are held against the file's size.
+                    expanded += _event_size(event)
+                    self._check_archive_ratio(path, expanded, archive_size)
 
     def _zip_member(
         self, archive: zipfile.ZipFile, info: zipfile.ZipInfo
@@ -203,6 +212,9 @@ class ArchiveReader:
                         self._check_archive_ratio(path, expanded, archive_size)
                     if event is not None:
                         yield event
+                    # The stream reader keeps every header it has read; an
+                    # archive of a million entries would keep them all.
+                    archive.members = []  # type: ignore[attr-defined]
             except _TAR_ERRORS as error:
                 raise ArchiveError(
                     f"tar stream broken after {count} members: {error}"
@@ -357,6 +369,14 @@ def _tar_time(mtime: float) -> dt.datetime | None:
 
 
 _COMPRESSED_SUFFIXES = frozenset({".gz", ".tgz", ".bz2", ".xz"})
+
+
+def _event_size(member: Member) -> int:
+    if member.data is not None:
+        return len(member.data)
+    if member.spool_path is not None:
+        return member.spool_path.stat().st_size
+    return 0
 
 
 def _is_tar(path: Path) -> bool:

@@ -56,6 +56,7 @@ LENS_SERIAL_TAGS = (
 # Serial values that cameras write when they have none.
 _EMPTY_SERIALS = {"", "0", "0000000000", "none", "unknown"}
 _EXIF_DATE = re.compile(r"^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+_RATIONAL = re.compile(r"-?[0-9]{1,20}(?:/[0-9]{1,20})?")
 _OFFSET = re.compile(r"^[+-]\d{2}:\d{2}$")
 
 
@@ -261,6 +262,10 @@ def _coordinate(
 
 
 def _rational(text: str) -> Fraction | None:
+    # Only "n" or "n/d" as EXIF writes them: Fraction also takes exponents,
+    # and "1e999999999" would take minutes to expand.
+    if not _RATIONAL.fullmatch(text.strip()):
+        return None
     try:
         value = Fraction(text.strip())
     except (ValueError, ZeroDivisionError):
@@ -272,7 +277,7 @@ def _read_orientation(tags: dict[str, Any], result: Metadata) -> None:
     raw = _text(tags, "Exif.Image.Orientation", "Xmp.tiff.Orientation")
     if raw is None:
         return
-    if raw.isdigit() and 1 <= int(raw) <= 8:
+    if raw in {"1", "2", "3", "4", "5", "6", "7", "8"}:
         result.orientation = int(raw)
     else:
         result.notes.append(f"Orientation {raw!r}: not in 1-8")

@@ -33,7 +33,13 @@ from scut.ingest.records import (
     unfinished_archives,
 )
 from scut.ingest.runs import finish_run, start_run
-from scut.ingest.sources import SkippedEntry, count_files, plan_sources, walk_sources
+from scut.ingest.sources import (
+    SkippedEntry,
+    count_files,
+    plan_sources,
+    printable,
+    walk_sources,
+)
 from scut.ingest.summary import NOTE_STAGES, IngestSummary, summarise_exhibit
 from scut.settings import Settings
 from scut.storage.blobs import FileBlobStore
@@ -218,6 +224,8 @@ class IngestJob:
         if isinstance(item, SkippedEntry):
             # Recorded again on a resumed run too; the database keeps one row.
             self.recorder.add_error(item.path, item.stage, item.reason)
+            if item.stage in NOTE_STAGES:
+                return None
             self.counters.failed += 1
             self.progress.finished_file(0, True)
             return None
@@ -329,9 +337,20 @@ class IngestJob:
         self.pending_work.append(self._member_tasks(expansion))
 
     def _member_tasks(self, expansion: _Expansion) -> Iterator[FileTask | SkippedEntry]:
+        seen: dict[str, int] = {}
         try:
             for event in expansion.events:
-                member_path = f"{expansion.path}/{event.name}"
+                member_path = f"{expansion.path}/{printable(event.name)}"
+                copies = seen[member_path] = seen.get(member_path, 0) + 1
+                if copies > 1:
+                    # Two members with one name are both evidence; the second
+                    # gets a marked path instead of being dropped as recorded.
+                    member_path = f"{member_path} (duplicate name {copies})"
+                    yield SkippedEntry(
+                        member_path,
+                        "note",
+                        f"the archive has {copies} members named {event.name!r}",
+                    )
                 if isinstance(event, RejectedMember):
                     yield SkippedEntry(member_path, "archive", event.reason)
                     continue
@@ -349,6 +368,10 @@ class IngestJob:
         except ArchiveError as error:
             log.warning("Archive %s: %s", expansion.path, error.reason)
             yield SkippedEntry(expansion.path, "archive", error.reason)
+        except Exception as error:  # noqa: BLE001 (a reader fault ends one archive only)
+            log.exception("Reading archive %s failed", expansion.path)
+            reason = f"reading failed: {type(error).__name__}: {error}"
+            yield SkippedEntry(expansion.path, "archive", reason[:500])
         expansion.exhausted = True
         self._complete_if_done(expansion)
 

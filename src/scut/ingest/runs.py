@@ -7,22 +7,22 @@ import datetime as dt
 import getpass
 import os
 import socket
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scut.db.models import IngestRun
 from scut.db.session import Database
-from scut.ingest.sources import Source
+from scut.ingest.sources import Source, printable
 from scut.ingest.summary import IngestSummary
+from scut.processes import process_alive
 
 
 def start_run(database: Database, exhibit_id: int, sources: list[Source]) -> int:
     """Record the start of a run over ``sources``; return its id."""
     host = socket.gethostname()
     described = {
-        "paths": [_printable(source.path.resolve()) for source in sources],
+        "paths": [printable(str(source.path.resolve())) for source in sources],
         "operator": _operator(),
         "host": host,
         "pid": os.getpid(),
@@ -58,26 +58,9 @@ def _close_abandoned_runs(session: Session, exhibit_id: int, host: str) -> None:
         pid = run.sources.get("pid")
         if run.sources.get("host") != host or not isinstance(pid, int):
             continue
-        if not _process_alive(pid):
+        if not process_alive(pid):
             run.status = "interrupted"
             run.finished_at = dt.datetime.now(dt.UTC)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _printable(path: Path) -> str:
-    # Paths that are not valid UTF-8 keep their bytes visible as \xNN escapes.
-    return (
-        str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    )
 
 
 def _operator() -> str:

@@ -21,6 +21,11 @@ from scut.ingest.analyse import FileTask
 log = logging.getLogger(__name__)
 
 
+# Folders deeper than this are reported, not walked: the walk recurses, and
+# no real file system layout comes near it.
+MAX_FOLDER_DEPTH = 200
+
+
 @dataclass(frozen=True, slots=True)
 class SkippedEntry:
     """A directory entry that is not read, with the reason."""
@@ -53,7 +58,7 @@ def plan_sources(paths: list[Path]) -> list[Source]:
         if not (path.is_dir() or path.is_file()):
             raise SourceError(f"source is not a regular file or folder: {path}")
         # The prefix is an exhibit path itself, so it is escaped the same way.
-        sources.append(Source(path, _escape_name(path.resolve().name)))
+        sources.append(Source(path, printable(path.resolve().name)))
     if len(sources) == 1 and sources[0].path.is_dir():
         return [Source(sources[0].path, "")]
     prefixes = [source.prefix for source in sources]
@@ -104,12 +109,16 @@ def walk_sources(sources: list[Source]) -> Iterator[FileTask | SkippedEntry]:
         if source.path.is_file():
             yield _file_task(source.path, source.prefix)
             continue
-        yield from _walk_folder(source.path, source.path, source.prefix)
+        yield from _walk_folder(source.path, source.path, source.prefix, 0)
 
 
 def _walk_folder(
-    root: Path, folder: Path, prefix: str
+    root: Path, folder: Path, prefix: str, depth: int
 ) -> Iterator[FileTask | SkippedEntry]:
+    if depth > MAX_FOLDER_DEPTH:
+        reason = f"folder nested more than {MAX_FOLDER_DEPTH} deep; not read"
+        yield SkippedEntry(_exhibit_path(root, folder, prefix), "read", reason)
+        return
     try:
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
     except OSError as error:
@@ -135,7 +144,7 @@ def _walk_folder(
                 exhibit_path, "read", f"symbolic link to {target!r}; not followed"
             )
         elif stat.S_ISDIR(mode):
-            yield from _walk_folder(root, path, prefix)
+            yield from _walk_folder(root, path, prefix, depth + 1)
         elif stat.S_ISREG(mode):
             yield _file_task(path, exhibit_path)
         else:
@@ -157,12 +166,20 @@ def _exhibit_path(root: Path, path: Path, prefix: str) -> str:
     if relative == ".":
         relative = ""
     parts = [part for part in (prefix, relative) if part]
-    return _escape_name("/".join(parts) or root.name)
+    return printable("/".join(parts) or root.name)
 
 
-def _escape_name(name: str) -> str:
-    # Names that are not valid UTF-8 keep their bytes visible as \xNN escapes.
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+def printable(name: str) -> str:
+    """Return a name that any database can store, keeping odd bytes visible.
+
+    Bytes that are not valid UTF-8 (from file systems and archives) become
+    ``\\xNN`` escapes, and a NUL, which PostgreSQL text cannot hold, becomes
+    ``\\x00``.
+    """
+    escaped = name.encode("utf-8", "surrogateescape").decode(
+        "utf-8", "backslashreplace"
+    )
+    return escaped.replace("\x00", "\\x00")
 
 
 def _os_reason(error: OSError) -> str:

@@ -172,7 +172,10 @@ def _strip_times(duration: float | None, count: int) -> list[float]:
 def _displayed_frame(frame: Any) -> Image.Image:
     image: Image.Image = frame.to_image()
     # PyAV gives the display matrix's counter-clockwise angle, as PIL expects.
-    rotation = int(getattr(frame, "rotation", 0) or 0) % 360
+    rotation = int(getattr(frame, "rotation", 0) or 0)
+    # Only quarter turns are real display rotations; a zeroed or broken
+    # display matrix gives nonsense angles, which are ignored.
+    rotation = rotation % 360 if rotation % 90 == 0 and abs(rotation) <= 360 else 0
     if rotation:
         image = image.rotate(rotation, expand=True)
     return image

@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from scut.processes import process_alive
+
 log = logging.getLogger(__name__)
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -183,7 +185,7 @@ class FileBlobStore(BlobStore):
         removed = 0
         for path in self.tmp_dir.iterdir():
             pid_text = path.name.split("-", 1)[0]
-            if pid_text.isdigit() and _process_alive(int(pid_text)):
+            if pid_text.isdigit() and process_alive(int(pid_text)):
                 continue
             path.unlink(missing_ok=True)
             removed += 1
@@ -229,15 +231,3 @@ def _fsync_path(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-
-
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

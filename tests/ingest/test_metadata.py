@@ -19,6 +19,7 @@ import pytest
 from scut.ingest.metadata import (
     MAX_TAG_CHARS,
     Metadata,
+    jpeg_header,
     metadata_from_tags,
     read_metadata,
 )
@@ -373,3 +374,15 @@ def test_maker_note_blob_not_stored(camera_metadata: dict[str, Metadata]) -> Non
     canon = camera_metadata["camera/exif-samples/Canon_40D.jpg"]
     assert "Exif.Photo.MakerNote" not in canon.tags
     assert "Exif.Image.Make" in canon.tags
+
+
+def test_jpeg_header_keeps_metadata(shared_data: Path) -> None:
+    data = (shared_data / "camera" / "exif-samples" / "Canon_40D.jpg").read_bytes()
+
+    header = jpeg_header(data)
+
+    assert len(header) < len(data)
+    assert header.endswith(b"\xff\xd9")
+    whole, cut = read_metadata(data), read_metadata(header)
+    assert cut.tags == whole.tags
+    assert jpeg_header(b"not a jpeg") == b"not a jpeg"

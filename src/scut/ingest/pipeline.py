@@ -51,13 +51,13 @@ QUEUE_DEPTH_PER_WORKER = 4
 
 
 class ProgressListener(Protocol):
-    """What the job reports while it runs; the CLI draws it as a progress bar."""
+    """Receiver of progress reports; the CLI draws them as a progress bar."""
 
     def discovered(self, count: int) -> None:
-        """``count`` more files are known to need a look."""
+        """Add ``count`` files to the number expected."""
 
     def finished_file(self, size: int, failed: bool) -> None:
-        """One file was analysed (or skipped, with size 0)."""
+        """Count one file as analysed (or skipped, with size 0)."""
 
 
 class _Silent:
@@ -82,7 +82,7 @@ class _Expansion:
 
 @dataclass
 class RunCounters:
-    """What this run did, beside what the exhibit holds in the end."""
+    """Counts of this run's own work, beside the exhibit totals."""
 
     analysed: int = 0
     recorded: int = 0
@@ -245,7 +245,7 @@ class IngestJob:
         return item
 
     def _conflict(self, task: FileTask) -> str | None:
-        # A file on disk at a path this exhibit already holds with another
+        # A file on disk at a path this exhibit already contains, with another
         # size or time is another file (a second card ingested into the same
         # exhibit, say); skipping it by path would lose it silently.
         recorded = self.done.get(task.path)

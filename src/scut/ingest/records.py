@@ -1,9 +1,9 @@
 """Writing ingest results to the database in batched transactions.
 
-Every write is an insert that skips rows already present (media by SHA-256,
-occurrences by exhibit and path, errors by exhibit, path and stage), so a
-batch written twice, after a crash between commit and progress, changes
-nothing the second time.
+Every write is an insert that skips rows already present: media by
+SHA-256, occurrences by exhibit and path, errors by exhibit, path and
+stage. A batch written twice, after a crash between the commit and the
+progress that follows it, therefore changes nothing the second time.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ TERMINAL_STAGES = ("read", "archive", "crash", "depth")
 
 @dataclass(frozen=True, slots=True)
 class Origin:
-    """Who sent the material and for which case and exhibit."""
+    """Origin of a submission: the sending unit, the case and the exhibit."""
 
     case: str
     exhibit: str

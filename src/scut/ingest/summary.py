@@ -50,7 +50,7 @@ class IngestSummary:
 def summarise_exhibit(
     database: Database, exhibit_id: int, counters: RunCounters
 ) -> IngestSummary:
-    """Count what the exhibit holds in the database and what this run did."""
+    """Count the exhibit's records in the database and this run's work."""
     elapsed = max(time.monotonic() - counters.started, 1e-9)
     with database.session() as session:
         exhibit, case = session.execute(

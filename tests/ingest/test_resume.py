@@ -161,3 +161,32 @@ def test_workers_exit_when_ingest_killed(
     os.killpg(process.pid, signal.SIGKILL)
     database.dispose()
     assert survivors == []
+
+
+def test_killed_worker_does_not_end_job(
+    evidence: Path, sqlite_settings: Settings
+) -> None:
+    database = Database(sqlite_settings)
+    database.upgrade()
+    process = _start_ingest(evidence, sqlite_settings)
+    deadline = time.monotonic() + 60
+    while _occurrence_count(database) < 20 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    workers = sorted(pid for pid in _children(process.pid) if _is_worker(pid))
+    assert workers, "no worker process found"
+
+    os.kill(workers[0], signal.SIGKILL)  # as the kernel does to a crashed decoder
+    returncode = process.wait(timeout=180)
+
+    total = _occurrence_count(database)
+    database.dispose()
+    assert returncode == 0
+    assert total == LOOSE_FILES + 1 + ZIPPED_FILES
+
+
+def _is_worker(pid: int) -> bool:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"spawn_main" in command

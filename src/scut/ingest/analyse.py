@@ -132,6 +132,30 @@ class Analyser:
             result.failures.extend(("note", note) for note in result.metadata.notes)
         return result
 
+    def hash_only(self, task: FileTask) -> FileResult:
+        """Read, hash, store and type a file without decoding it.
+
+        Used in the main process for a file whose decoding killed a worker,
+        so that it is still recorded with its digests and its blob is not
+        left without a row.
+        """
+        result = FileResult(task.path, task.modified_at, task.depth)
+        try:
+            data, blob_path = self._read_and_store(task, result)
+            head = (
+                data[: filetype.SNIFF_BYTES] if data is not None else _head(blob_path)
+            )
+            detected = filetype.detect(head, task.path)
+            result.mime_type, result.kind = detected.mime_type, detected.kind
+            result.extension_mime_type = detected.extension_mime_type
+            result.type_mismatch = detected.mismatch
+        except FileFailure as failure:
+            result.failures.append((failure.stage, failure.reason))
+        finally:
+            if task.owned and task.source_path is not None:
+                task.source_path.unlink(missing_ok=True)
+        return result
+
     def _analyse(self, task: FileTask, result: FileResult) -> None:
         data, blob_path = self._read_and_store(task, result)
         assert result.digests is not None

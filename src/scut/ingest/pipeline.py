@@ -23,7 +23,13 @@ from typing import Protocol
 
 from scut.db.session import Database
 from scut.errors import ArchiveError
-from scut.ingest.analyse import FileResult, FileTask, analyse_in_worker, init_worker
+from scut.ingest.analyse import (
+    Analyser,
+    FileResult,
+    FileTask,
+    analyse_in_worker,
+    init_worker,
+)
 from scut.ingest.archives import ArchiveReader, ExpansionBudget, Member, RejectedMember
 from scut.ingest.records import (
     Origin,
@@ -169,22 +175,27 @@ class IngestJob:
         executor = self._new_executor(workers)
         try:
             while True:
-                self._fill(executor, in_flight, limit)
-                if not in_flight:
-                    break
-                finished, _ = wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
                 try:
-                    for future in finished:
-                        task = in_flight.pop(future)
-                        self._handle(task, future.result())
+                    self._fill(executor, in_flight, limit)
+                    if not in_flight:
+                        break
+                    self._collect(in_flight)
                 except BrokenProcessPool:
                     executor.shutdown(wait=False, cancel_futures=True)
-                    suspects = [task] + list(in_flight.values())
+                    suspects = list(in_flight.values())
                     in_flight.clear()
                     executor = self._new_executor(workers)
                     self._retry_one_by_one(suspects)
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
+
+    def _collect(self, in_flight: dict[Future[FileResult], FileTask]) -> None:
+        finished, _ = wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
+        for future in finished:
+            # A task leaves in_flight only once its result is handled, so a
+            # broken pool leaves every unhandled task there for the retry.
+            result = future.result()
+            self._handle(in_flight.pop(future), result)
 
     def _new_executor(self, workers: int) -> ProcessPoolExecutor:
         # Spawned workers are children of this process, so each can watch
@@ -206,7 +217,13 @@ class IngestJob:
             task = self._next_task()
             if task is None:
                 return
-            in_flight[executor.submit(analyse_in_worker, task)] = task
+            try:
+                future = executor.submit(analyse_in_worker, task)
+            except BrokenProcessPool:
+                # Keep the task for the one-by-one retry with a placeholder.
+                in_flight[Future()] = task
+                raise
+            in_flight[future] = task
 
     def _next_task(self) -> FileTask | None:
         while self.pending_work:
@@ -278,7 +295,8 @@ class IngestJob:
         self.counters.failed += int(failed)
         self.recorder.add_result(result)
         self.progress.finished_file(result.size, failed)
-        if result.kind == "archive" and result.digests is not None:
+        crashed = any(stage == "crash" for stage, _ in result.failures)
+        if result.kind == "archive" and result.digests is not None and not crashed:
             self._expand(task, result)
         self._member_finished(task)
 
@@ -291,15 +309,9 @@ class IngestJob:
                 result = executor.submit(analyse_in_worker, task).result()
             except BrokenProcessPool:
                 log.error("Analysis of %s stopped its worker process", task.path)
-                self.recorder.add_error(
-                    task.path, "crash", "the decoder crashed its worker process"
-                )
-                self.counters.failed += 1
-                self.progress.finished_file(0, True)
-                if task.owned and task.source_path is not None:
-                    task.source_path.unlink(missing_ok=True)
-                self._member_finished(task)
-                continue
+                result = Analyser(self.settings).hash_only(task)
+                reason = "decoding crashed its worker process; recorded undecoded"
+                result.failures.append(("crash", reason))
             finally:
                 executor.shutdown(wait=True)
             self._handle(task, result)

@@ -281,9 +281,10 @@ class IngestJob:
         if size == recorded_size and same_time:
             return None
         return (
-            f"another file is already recorded at this path in the exhibit "
-            f"({recorded_size} bytes, this one {size}); it was not ingested. "
-            "Ingest this source as another exhibit."
+            "a file of another size or modification time is already recorded "
+            f"at this path in the exhibit ({recorded_size} bytes, this one "
+            f"{size}); this one was not ingested. If it is another file, ingest "
+            "its source as another exhibit."
         )
 
     def _handle(self, task: FileTask, result: FileResult) -> None:

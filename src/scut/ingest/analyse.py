@@ -316,8 +316,8 @@ def _identify_with_pillow(data: bytes | None, result: FileResult) -> None:
 def _open_regular(path: Path) -> BinaryIO:
     """Open a regular file for reading without following a final symlink.
 
-    The walk saw a regular file here; by the time a worker opens it, it may
-    have been replaced by a link or a device, which must not be read as
+    The walk saw a regular file here, but it may have been replaced by a
+    link or a device before a worker opens it. Neither may be read as
     evidence of this exhibit.
     """
     descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -370,8 +370,8 @@ def init_worker(settings: Settings, parent_pid: int) -> None:
     ).start()
     pillow_heif.register_heif_opener()
     if settings.worker_memory_bytes > 0:
-        # A decoder that asks for more fails with MemoryError, recorded for
-        # that file, instead of the kernel killing the worker.
+        # A decoder that requests more gets a MemoryError, recorded for that
+        # file, instead of the kernel killing the worker.
         limit = settings.worker_memory_bytes
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     # A PNG text chunk may inflate past Pillow's 1 MB default, which would

@@ -151,3 +151,49 @@ def test_empty_hash_list_rejected(tmp_path: Path) -> None:
 
     assert completed.returncode == 1
     assert "no hashes found" in completed.stderr
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_two_ingests_on_new_database(
+    shared_data: Path, tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    database_url = (
+        str(request.getfixturevalue("postgres_url"))
+        if backend == "postgresql"
+        else None
+    )
+    environment = dict(os.environ, SCUT_DATA_DIR=str(tmp_path), SCUT_WORKERS="1")
+    if database_url:
+        environment["SCUT_DATABASE_URL"] = database_url
+    source = str(shared_data / "camera" / "pillow")
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "scut",
+                "ingest",
+                source,
+                "--case",
+                "C1",
+                "--exhibit",
+                f"E{index}",
+                "--unit",
+                "Police",
+                "--json",
+            ],
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for index in range(3)
+    ]
+
+    outcomes = []
+    for process in processes:
+        _output, errors = process.communicate(timeout=300)
+        outcomes.append((process.returncode, errors))
+
+    for returncode, errors in outcomes:
+        assert returncode == 0, errors

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scut.db.models import (
@@ -107,9 +108,13 @@ def _get_or_create(session: Session, model: type[Any], **values: Any) -> Any:
     found = session.scalars(select(model).filter_by(**values)).one_or_none()
     if found is not None:
         return found
-    created = model(**values)
-    session.add(created)
-    session.flush()
+    try:
+        # A savepoint, so that losing a race to another ingest costs only it.
+        with session.begin_nested():
+            created = model(**values)
+            session.add(created)
+    except IntegrityError:
+        return session.scalars(select(model).filter_by(**values)).one()
     return created
 
 

@@ -225,3 +225,29 @@ def test_folders_deeper_than_limit_reported(
     assert len(entries) == 1
     assert isinstance(entries[0], sources.SkippedEntry)
     assert "nested more than 3 deep" in entries[0].reason
+
+
+def test_zip_appended_to_jpeg_read(
+    database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "seized"
+    folder.mkdir()
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 160, 40)).save(picture, format="JPEG")
+    hidden = io.BytesIO()
+    with zipfile.ZipFile(hidden, "w") as archive:
+        archive.writestr("inner.png", _png())
+    (folder / "holiday.jpg").write_bytes(picture.getvalue() + hidden.getvalue())
+
+    _ingest(database, settings, folder)
+
+    paths = _paths(database)
+    assert "holiday.jpg/inner.png" in paths
+    assert ("holiday.jpg", "note") in _errors(database)
+    with database.session() as session:
+        outer = session.scalars(
+            select(Occurrence).where(Occurrence.path == "holiday.jpg")
+        ).one()
+        assert outer.members_complete
+        assert outer.media.kind == "image"
+        assert outer.media.embedded_archive == "application/zip"

@@ -35,9 +35,9 @@ class _RateColumn(ProgressColumn):
 
 class _ErrorColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
+        # Files with at least one error; the summary counts error rows.
         errors = task.fields.get("errors", 0)
-        label = "error" if errors == 1 else "errors"
-        return Text(f"{errors} {label}", style="red" if errors else "dim")
+        return Text(f"{errors} failed", style="red" if errors else "dim")
 
 
 class IngestProgress:

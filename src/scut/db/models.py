@@ -165,6 +165,8 @@ class Media(Base):
     # Every metadata key and value read, for the analyst and later rules.
     metadata_tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
+    # MIME type of an archive hidden inside this file, whose members are read.
+    embedded_archive: Mapped[str | None] = mapped_column(String(100))
     has_thumbnail: Mapped[bool] = mapped_column(Boolean, default=False)
     has_strip: Mapped[bool] = mapped_column(Boolean, default=False)
     first_seen_at: Mapped[dt.datetime] = mapped_column(default=utc_now)

@@ -19,6 +19,7 @@ import stat
 import threading
 import time
 import warnings
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -90,6 +91,9 @@ class FileResult:
     frames: list[FrameHash] = field(default_factory=list)
     has_thumbnail: bool = False
     has_strip: bool = False
+    # MIME type of an archive hidden inside a file of another type, such as
+    # a zip appended to a JPEG, whose members are read too.
+    embedded_archive: str | None = None
     # Failed stages as (stage, reason); a file with digests is still recorded.
     failures: list[tuple[str, str]] = field(default_factory=list)
 
@@ -174,6 +178,11 @@ class Analyser:
             )
         if result.kind == "other" and result.mime_type == "application/octet-stream":
             _identify_with_pillow(data, result)
+        if result.kind != "archive" and result.size and _holds_zip(data, blob_path):
+            result.embedded_archive = "application/zip"
+            result.failures.append(
+                ("note", "a zip archive is embedded in this file; its members are read")
+            )
         if result.kind == "image":
             self._analyse_image(data if data is not None else blob_path, result)
         elif result.kind == "video":
@@ -331,6 +340,15 @@ def _open_regular(path: Path) -> BinaryIO:
         raise
 
 
+def _holds_zip(data: bytes | None, path: Path) -> bool:
+    # zipfile finds the central directory from the end of the file, so a zip
+    # appended to a picture (a common way to hide one) is found as well.
+    try:
+        return zipfile.is_zipfile(io.BytesIO(data) if data is not None else path)
+    except (OSError, ValueError):
+        return False
+
+
 def _head(path: Path) -> bytes:
     with path.open("rb") as handle:
         return handle.read(filetype.SNIFF_BYTES)
@@ -365,6 +383,7 @@ def init_worker(settings: Settings, parent_pid: int) -> None:
     its queue for ever.
     """
     global _ANALYSER
+    _redirect_stderr(settings.data_dir / "logs" / f"worker-{os.getpid()}.log")
     threading.Thread(
         target=_exit_when_orphaned, args=(parent_pid,), name="watchdog", daemon=True
     ).start()
@@ -382,6 +401,16 @@ def init_worker(settings: Settings, parent_pid: int) -> None:
     Image.MAX_IMAGE_PIXELS = settings.image_max_pixels // 2
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     _ANALYSER = Analyser(settings)
+
+
+def _redirect_stderr(path: Path) -> None:
+    # Decoder libraries (libtiff, libheif, FFmpeg) print warnings on hostile
+    # files straight to file descriptor 2, which would scroll over the
+    # progress bar; they, and this worker's own log lines, go to a file.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(descriptor, 2)
+    os.close(descriptor)
 
 
 def _exit_when_orphaned(parent_pid: int) -> None:

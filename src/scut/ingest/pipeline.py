@@ -297,7 +297,8 @@ class IngestJob:
         self.recorder.add_result(result)
         self.progress.finished_file(result.size, failed)
         crashed = any(stage == "crash" for stage, _ in result.failures)
-        if result.kind == "archive" and result.digests is not None and not crashed:
+        is_archive = result.kind == "archive" or result.embedded_archive is not None
+        if is_archive and result.digests is not None and not crashed:
             self._expand(task, result)
         self._member_finished(task)
 
@@ -331,8 +332,9 @@ class IngestJob:
             return
         container = self.expansions.get(task.container or "")
         budget = container.budget if container else ExpansionBudget(self.settings)
+        mime_type = result.embedded_archive or result.mime_type
         self._start_expansion(
-            task.path, result.digests.sha256, result.mime_type, depth, budget
+            task.path, result.digests.sha256, mime_type, depth, budget
         )
 
     def _start_expansion(
@@ -353,6 +355,9 @@ class IngestJob:
         seen: dict[str, int] = {}
         try:
             for event in expansion.events:
+                # Rejected members are counted too: each ends as one step of
+                # the progress bar.
+                self.progress.discovered(1)
                 member_path = f"{expansion.path}/{printable(event.name)}"
                 copies = seen[member_path] = seen.get(member_path, 0) + 1
                 if copies > 1:
@@ -368,7 +373,6 @@ class IngestJob:
                     yield SkippedEntry(member_path, "archive", event.reason)
                     continue
                 expansion.in_flight += 1
-                self.progress.discovered(1)
                 yield FileTask(
                     path=member_path,
                     source_path=event.spool_path,
@@ -379,11 +383,13 @@ class IngestJob:
                     container=expansion.path,
                 )
         except ArchiveError as error:
-            log.warning("Archive %s: %s", expansion.path, error.reason)
+            log.info("Archive %s: %s", expansion.path, error.reason)
+            self.progress.discovered(1)
             yield SkippedEntry(expansion.path, "archive", error.reason)
         except Exception as error:  # noqa: BLE001 (a reader fault ends one archive only)
             log.exception("Reading archive %s failed", expansion.path)
             reason = f"reading failed: {type(error).__name__}: {error}"
+            self.progress.discovered(1)
             yield SkippedEntry(expansion.path, "archive", reason[:500])
         expansion.exhausted = True
         self._complete_if_done(expansion)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -167,11 +167,14 @@ def unfinished_archives(
             select(
                 Occurrence.path,
                 Media.sha256,
-                Media.mime_type,
+                func.coalesce(Media.embedded_archive, Media.mime_type),
                 Occurrence.members_complete,
             )
             .join(Media, Media.id == Occurrence.media_id)
-            .where(Occurrence.exhibit_id == exhibit_id, Media.kind == "archive")
+            .where(
+                Occurrence.exhibit_id == exhibit_id,
+                or_(Media.kind == "archive", Media.embedded_archive.is_not(None)),
+            )
             .order_by(Occurrence.path)
         ).all()
     unfinished = [
@@ -381,6 +384,7 @@ def _media_row(result: FileResult) -> dict[str, Any]:
         "pdq_quality": result.pdq_quality,
         "has_thumbnail": result.has_thumbnail,
         "has_strip": result.has_strip,
+        "embedded_archive": result.embedded_archive,
         "first_seen_at": dt.datetime.now(dt.UTC),
         "metadata_tags": metadata.tags if metadata else {},
     }

@@ -1,0 +1,28 @@
+"""Record archives embedded in files of another type.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-12-04
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("media", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("embedded_archive", sa.String(length=100), nullable=True)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("media", schema=None) as batch_op:
+        batch_op.drop_column("embedded_archive")

@@ -193,7 +193,7 @@ class VideoFrame(Base):
 
 
 class Occurrence(Base):
-    """A media found at one path of an exhibit, with what the unit was told."""
+    """A media found at one path of an exhibit, with the verdict sent to the unit."""
 
     __tablename__ = "occurrences"
     __table_args__ = (UniqueConstraint("exhibit_id", "path"),)
@@ -250,7 +250,7 @@ class HashSet(Base):
 
 
 class HashEntry(Base):
-    """One known hash of a hash set, with what the source says of it."""
+    """One known hash of a hash set, with the source's category and status for it."""
 
     __tablename__ = "hash_entries"
     __table_args__ = (

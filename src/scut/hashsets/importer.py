@@ -25,7 +25,7 @@ BATCH_SIZE = 5000
 
 @dataclass(frozen=True, slots=True)
 class ImportReport:
-    """How many hashes a hash set holds after an import."""
+    """Number of hashes in a hash set after an import."""
 
     name: str
     kind: str

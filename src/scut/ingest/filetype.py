@@ -89,7 +89,7 @@ _TS_PACKETS_TO_CHECK = 5
 
 @dataclass(frozen=True, slots=True)
 class FileType:
-    """What the content is, what the name claims, and whether they differ."""
+    """Type found in the content, type claimed by the name, and whether they differ."""
 
     mime_type: str
     kind: str

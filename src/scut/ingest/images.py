@@ -60,7 +60,7 @@ _DECODER_ERRORS = (
 
 @dataclass(frozen=True, slots=True)
 class ImageAnalysis:
-    """What decoding a picture produced."""
+    """Result of decoding a picture: format, size, PDQ hash and thumbnail."""
 
     format: str
     width: int

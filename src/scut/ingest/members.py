@@ -1,4 +1,4 @@
-"""What reading an archive yields, and the limits every member is read under.
+"""Archive members, rejected members, and the limits every member is read under.
 
 Shared by the readers of zip, tar and compressed files (archives.py) and
 of 7z files (sevenzip.py).

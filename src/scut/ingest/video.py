@@ -41,7 +41,7 @@ class FrameHash:
 
 @dataclass
 class VideoAnalysis:
-    """What decoding a video produced."""
+    """Result of decoding a video: size, duration, codec, frame hashes, metadata."""
 
     width: int
     height: int

@@ -39,7 +39,7 @@ def _check_sha256(sha256: str) -> None:
 
 
 class BlobStore(ABC):
-    """Where originals and their derived images are kept."""
+    """Storage of originals and their derived images."""
 
     @abstractmethod
     def has_original(self, sha256: str) -> bool:

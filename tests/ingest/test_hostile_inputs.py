@@ -251,3 +251,18 @@ def test_zip_appended_to_jpeg_read(
         assert outer.members_complete
         assert outer.media.kind == "image"
         assert outer.media.embedded_archive == "application/zip"
+
+
+def test_zip_with_prefixed_bytes_read(
+    database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "seized"
+    folder.mkdir()
+    hidden = io.BytesIO()
+    with zipfile.ZipFile(hidden, "w") as archive:
+        archive.writestr("DCIM/inner.png", _png())
+    (folder / "backup.bin").write_bytes(b"\x00" + hidden.getvalue())
+
+    _ingest(database, settings, folder)
+
+    assert "backup.bin/DCIM/inner.png" in _paths(database)

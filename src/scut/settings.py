@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     # Largest picture, in pixels, that is decoded; larger ones are recorded
     # as errors (decompression bombs). JPEGs decode at 1/8 scale at most.
     image_max_pixels: int = 200_000_000
-    # Longest side of stored thumbnails, in pixels.
+    # Maximum side of stored thumbnails, in pixels.
     thumbnail_size: int = 320
     # Frames in a video's thumbnail strip.
     video_strip_frames: int = 8

@@ -146,13 +146,7 @@ class Analyser:
         result = FileResult(task.path, task.modified_at, task.depth)
         try:
             data, blob_path = self._read_and_store(task, result)
-            head = (
-                data[: filetype.SNIFF_BYTES] if data is not None else _head(blob_path)
-            )
-            detected = filetype.detect(head, task.path)
-            result.mime_type, result.kind = detected.mime_type, detected.kind
-            result.extension_mime_type = detected.extension_mime_type
-            result.type_mismatch = detected.mismatch
+            _detect_type(task, result, data, blob_path)
         except FileFailure as failure:
             result.failures.append((failure.stage, failure.reason))
         finally:
@@ -163,12 +157,7 @@ class Analyser:
     def _analyse(self, task: FileTask, result: FileResult) -> None:
         data, blob_path = self._read_and_store(task, result)
         assert result.digests is not None
-        head = data[: filetype.SNIFF_BYTES] if data is not None else _head(blob_path)
-        detected = filetype.detect(head, task.path)
-        result.mime_type = detected.mime_type
-        result.kind = detected.kind
-        result.extension_mime_type = detected.extension_mime_type
-        result.type_mismatch = detected.mismatch
+        detected = _detect_type(task, result, data, blob_path)
         if result.size == 0:
             result.failures.append(("type", "empty file"))
         elif detected.mismatch:
@@ -338,6 +327,18 @@ def _open_regular(path: Path) -> BinaryIO:
     except BaseException:
         os.close(descriptor)
         raise
+
+
+def _detect_type(
+    task: FileTask, result: FileResult, data: bytes | None, blob_path: Path
+) -> filetype.FileType:
+    head = data[: filetype.SNIFF_BYTES] if data is not None else _head(blob_path)
+    detected = filetype.detect(head, task.path)
+    result.mime_type = detected.mime_type
+    result.kind = detected.kind
+    result.extension_mime_type = detected.extension_mime_type
+    result.type_mismatch = detected.mismatch
+    return detected
 
 
 def _holds_zip(data: bytes | None, path: Path) -> bool:

@@ -67,7 +67,7 @@ _TAR_HEADER_TYPES = frozenset(
         tarfile.GNUTYPE_LONGLINK,
     }
 )
-# What zipfile raises on damaged archives and members besides BadZipFile.
+# Exceptions zipfile raises on damaged archives and members, besides BadZipFile.
 _ZIP_ERRORS = (
     zipfile.BadZipFile,
     OSError,

@@ -80,8 +80,8 @@ _EXTRA_EXTENSIONS = {
     ".vob": "video/mpeg",
 }
 
-# Where the first sync byte sits and how long packets are, in MPEG transport
-# streams (188 bytes) and in M2TS, which adds a 4-byte timestamp (192 bytes).
+# Offset of the first sync byte and packet length of MPEG transport streams
+# (188 bytes) and of M2TS, which adds a 4-byte timestamp (192 bytes).
 _TS_LAYOUTS = ((0, 188), (4, 192))
 _TS_SYNC = 0x47
 _TS_PACKETS_TO_CHECK = 5

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 pyexiv2.set_log_level(4)  # exiv2 would print warnings on hostile files to stderr
 
-# Longest tag value kept in the stored tag dictionary, in characters.
+# Maximum length of a tag value kept in the stored tag dictionary, in characters.
 MAX_TAG_CHARS = 512
 # Tags that hold binary blobs or whole embedded documents.
 _SKIPPED_TAGS = ("Exif.Photo.MakerNote", "Exif.Thumbnail.", "Xmp.xmpNote.")
@@ -113,8 +113,8 @@ def jpeg_header(data: bytes) -> bytes:
     """Return a JPEG's segments before its first scan, closed with EOI.
 
     EXIF, XMP and maker notes sit in the APPn segments before the scan, and
-    exiv2 stops reading at the scan, so the compressed picture need not be
-    copied into exiv2 (on a 4 MB photo, 7 ms of the 8 ms metadata read).
+    exiv2 stops reading at the scan. Leaving out the compressed picture saved
+    7 of the 8 ms of a metadata read on a 4 MB photo (pyinstrument).
     Anything that is not a well-formed JPEG header is returned whole.
     """
     if not data.startswith(b"\xff\xd8"):

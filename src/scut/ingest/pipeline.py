@@ -240,17 +240,14 @@ class IngestJob:
     def _accept(self, item: FileTask | SkippedEntry) -> FileTask | None:
         if isinstance(item, SkippedEntry):
             # Recorded again on a resumed run too; the database keeps one row.
-            self.recorder.add_error(item.path, item.stage, item.reason)
             if item.stage in NOTE_STAGES:
-                return None
-            self.counters.failed += 1
-            self.progress.finished_file(0, True)
+                self.recorder.add_error(item.path, item.stage, item.reason)
+            else:
+                self._record_failure(item.path, item.stage, item.reason)
             return None
         conflict = self._conflict(item)
         if conflict is not None:
-            self.recorder.add_error(item.path, "conflict", conflict)
-            self.counters.failed += 1
-            self.progress.finished_file(0, True)
+            self._record_failure(item.path, "conflict", conflict)
             return None
         if item.path in self.done:
             self.counters.skipped += 1
@@ -260,6 +257,12 @@ class IngestJob:
             self.progress.finished_file(0, False)
             return None
         return item
+
+    def _record_failure(self, path: str, stage: str, reason: str) -> None:
+        # For a path that produced no result: one error row, one failed step.
+        self.recorder.add_error(path, stage, reason)
+        self.counters.failed += 1
+        self.progress.finished_file(0, True)
 
     def _conflict(self, task: FileTask) -> str | None:
         # A file on disk at a path this exhibit already contains, with another

@@ -122,8 +122,8 @@ def _hash_frames(
         for frame in container.decode(stream):
             timestamp = float(frame.time) if frame.time is not None else next_second
             last_timestamp = timestamp
-            wanted_in_strip = bool(strip_times) and timestamp >= strip_times[0]
-            if timestamp < next_second and not wanted_in_strip:
+            in_strip = bool(strip_times) and timestamp >= strip_times[0]
+            if timestamp < next_second and not in_strip:
                 continue
             if next_second >= max_seconds:
                 result.notes.append(f"frames after {max_seconds} s not hashed")
@@ -132,7 +132,7 @@ def _hash_frames(
             image = _displayed_frame(frame)
             if first_frame is None:
                 first_frame = image
-            if wanted_in_strip:
+            if in_strip:
                 strip_times.pop(0)
                 strip.append(_strip_tile(image))
             if timestamp >= next_second:

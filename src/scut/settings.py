@@ -66,6 +66,18 @@ class Settings(BaseSettings):
 
     # Hamming distance at or under which two PDQ hashes match.
     pdq_match_distance: int = Field(default=31, ge=0, le=256)
+    # Second matching stage: nearest hashes up to this distance are compared
+    # by local features when no hash matched within pdq_match_distance.
+    pdq_candidate_distance: int = Field(default=88, ge=0, le=256)
+    # Local features that must agree on one similarity transform.
+    feature_min_inliers: int = Field(default=20, ge=4)
+    # A video matches another when this share of its frame hashes match.
+    video_match_share: float = Field(default=0.8, gt=0, le=1)
+    # The PDQ index is exhaustive (flat) below this many hashes and
+    # clustered (IVF, approximate) from it on; `scut index rebuild` switches.
+    pdq_index_ivf_threshold: int = Field(default=2_000_000, ge=1)
+    # Clusters an IVF index searches per query; more is slower and surer.
+    pdq_index_nprobe: int = Field(default=48, ge=1)
 
     @property
     def resolved_database_url(self) -> str:

@@ -117,8 +117,16 @@ def test_demo_ingests_generated_evidence(tmp_path: Path) -> None:
     completed = _scut("demo", "--json", data_dir=tmp_path)
 
     assert completed.returncode == 0, completed.stderr
-    summary = json.loads(completed.stdout)
+    result = json.loads(completed.stdout)
+    summary = result["ingest"]
+    verification = result["verification"]
     assert summary["case"] == "DEMO-1"
+    assert verification["by_verdict"] == summary["by_verdict"]
+    assert verification["by_verdict"]["near"] > 0
+    assert {series["name"] for series in verification["series"]} == {
+        "DEMO-SERIES-A",
+        "DEMO-SERIES-B",
+    }
     assert summary["by_verdict"]["known"] > 0
     assert summary["by_verdict"]["known-good"] > 0
     assert summary["by_verdict"]["new"] > 0
@@ -127,18 +135,18 @@ def test_demo_ingests_generated_evidence(tmp_path: Path) -> None:
     assert summary["errors"] == 0
 
 
-def test_hash_list_with_bad_line_rejected(tmp_path: Path) -> None:
+def test_hash_list_bad_line_is_reported_and_the_rest_imported(tmp_path: Path) -> None:
     listing = tmp_path / "list.txt"
     listing.write_text("d41d8cd98f00b204e9800998ecf8427e  empty\nnot-a-hash  x\n")
 
     completed = _scut(
-        "hashsets", "import", str(listing), "--name", "bad", data_dir=tmp_path
+        "hashsets", "import", str(listing), "--name", "partial", data_dir=tmp_path
     )
 
-    assert completed.returncode == 1
+    assert completed.returncode == 0, completed.stderr
+    assert "1 records left out" in completed.stderr
     assert "line 2" in completed.stderr
-    listed = _scut("hashsets", "list", data_dir=tmp_path)
-    assert "bad" not in listed.stdout
+    assert "1 items, 1 hash" in completed.stdout
 
 
 def test_empty_hash_list_rejected(tmp_path: Path) -> None:
@@ -150,7 +158,9 @@ def test_empty_hash_list_rejected(tmp_path: Path) -> None:
     )
 
     assert completed.returncode == 1
-    assert "no hashes found" in completed.stderr
+    assert "format not recognised" in completed.stderr
+    listed = _scut("hashsets", "list", data_dir=tmp_path)
+    assert "empty" not in listed.stdout
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

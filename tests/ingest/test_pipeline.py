@@ -172,7 +172,7 @@ def test_nesting_deeper_than_limit_not_opened(
     assert f"{inner}/level3/photo.jpg" not in occurrences
 
 
-def test_known_and_seen_before_verdicts(
+def test_known_verdicts_from_hash_sets_and_earlier_exhibits(
     database: Database, settings: Settings, shared_data: Path
 ) -> None:
     import_plain_list(
@@ -186,15 +186,27 @@ def test_known_and_seen_before_verdicts(
 
     manifest = _manifest(shared_data)
     in_a_set = sum(1 for row in manifest.values() if row["in_set"])
-    by_verdict = summary.by_verdict  # type: ignore[attr-defined]
-    assert by_verdict["known"] == in_a_set
     occurrences = _occurrences(database)
     iphone5 = occurrences["metadata-extractor-images/Apple iPhone 5.jpg"]
-    assert iphone5.verdict == "seen-before"
-    assert iphone5.verdict_detail["seen_in"][0]["exhibit"] == "E1"
+    assert iphone5.verdict == "known"
+    first = iphone5.verdict_detail["matches"][0]
+    assert (first["source"], first["how"]) == ("case", "sha256")
+    assert first["seen_in"][0]["exhibit"] == "E1"
     iphone4 = occurrences["metadata-extractor-images/Apple iPhone 4.jpg"]
     assert iphone4.verdict == "known"
-    assert iphone4.verdict_detail["hash_sets"][0]["hash_set"] == "test-known"
+    sets = [m for m in iphone4.verdict_detail["matches"] if m["source"] == "hash-set"]
+    assert sets[0]["hash_set"] == "test-known"
+    # Known: every file of a set, and the archive members not in one.
+    members_outside_sets = sum(
+        1
+        for path, row in manifest.items()
+        if not row["in_set"]
+        and occurrences.get(path.removeprefix("camera/"))
+        and occurrences[path.removeprefix("camera/")].verdict_detail.get("cases")
+    )
+    by_verdict = summary.by_verdict  # type: ignore[attr-defined]
+    assert members_outside_sets >= 1
+    assert by_verdict["known"] == in_a_set + members_outside_sets
 
 
 def test_videos_get_frame_hashes(

@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,17 +22,24 @@ from scut.ingest.records import Origin
 from scut.ingest.summary import IngestSummary
 from scut.settings import Settings, get_settings
 
+if TYPE_CHECKING:
+    from scut.matching.rematch import RematchReport
+
 app = typer.Typer(
     help="Scut: ingest seized media and match it against known material.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
 hashsets_app = typer.Typer(
-    help="Import and list known-hash sets.", no_args_is_help=True
+    help="Import, list and remove known-hash sets.", no_args_is_help=True
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+index_app = typer.Typer(
+    help="The PDQ index of perceptual hashes.", no_args_is_help=True
+)
 app.add_typer(hashsets_app, name="hashsets")
 app.add_typer(db_app, name="db")
+app.add_typer(index_app, name="index")
 
 log = logging.getLogger(__name__)
 stdout = Console()
@@ -183,81 +190,283 @@ def demo(
         bool, typer.Option("--json", help="Print the summary as JSON on stdout.")
     ] = False,
 ) -> None:
-    """Generate benign demo evidence and a demo hash set, then ingest it."""
+    """Generate benign demo evidence and demo hash sets, ingest it, verify it."""
     from scut.demo.generate import generate_demo
-    from scut.hashsets.importer import import_plain_list
+    from scut.hashsets.importer import import_hash_set
+    from scut.verification import render
+    from scut.verification.report import build_report
 
     settings = _settings(workers)
     target = destination or settings.data_dir / "demo"
     try:
         database = _open_database(settings)
         evidence = generate_demo(target, overwrite=True)
-        import_plain_list(
+        import_hash_set(
             database,
-            evidence.known_list,
+            evidence.known_vics,
             name="demo-known",
             kind="known-abuse",
-            source="scut demo (stand-in for a known-material list)",
+            source="scut demo (stand-in for a Project VIC list)",
         )
-        import_plain_list(
+        import_hash_set(
             database,
             evidence.known_good_list,
             name="demo-known-good",
             kind="known-good",
+            fmt="plain",
             source="scut demo (stand-in for NSRL)",
         )
         origin = Origin(case="DEMO-1", exhibit="phone-1", unit="Demo Police Unit")
         summary = _run_ingest(
             database, settings, [evidence.evidence_dir], origin, as_json
         )
+        report = build_report(database, summary.submission)
     except ScutError as error:
         raise _fail(error) from error
+    if as_json:
+        result = {
+            "ingest": dataclasses.asdict(summary),
+            "verification": report.as_dict(),
+        }
+        sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
+        return
     _print_result(summary, as_json)
+    render.print_report(stdout, report)
 
 
 @hashsets_app.command("import")
 def hashsets_import(
-    path: Annotated[Path, typer.Argument(help="md5sum, sha1sum or sha256sum list.")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="VICS JSON, ICSE CSV, NSRL (RDSv3 or NSRLFile.txt), HashKeeper "
+            "or an md5sum/sha1sum/sha256sum list."
+        ),
+    ],
     name: Annotated[
         str, typer.Option(help="Name of the hash set; re-import replaces it.")
     ],
     kind: Annotated[
         str, typer.Option(help="known-abuse, alert or known-good.")
     ] = "known-abuse",
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="vics, icse, nsrl, hashkeeper or plain; found from the content "
+            "when left out.",
+        ),
+    ] = None,
+    algorithm: Annotated[
+        str | None,
+        typer.Option(help="For a plain list of 64-hex PDQ hashes: pdq."),
+    ] = None,
     source: Annotated[str, typer.Option(help="Where the list came from.")] = "",
     version: Annotated[str, typer.Option(help="The list's version or date.")] = "",
 ) -> None:
-    """Import a plain hash list as a hash set."""
-    from scut.hashsets.importer import import_plain_list
+    """Import a hash set file, streaming it with a progress bar."""
+    from scut.cli.progress import ByteProgress
+    from scut.hashsets.importer import import_hash_set
 
     settings = _settings()
     if not path.is_file():
-        raise _fail(ScutError(f"hash list not found: {path}"))
+        raise _fail(ScutError(f"hash set file not found: {path}"))
     try:
-        report = import_plain_list(
-            _open_database(settings),
-            path,
-            name=name,
-            kind=kind,
-            source=source,
-            version=version,
-        )
+        database = _open_database(settings)
+        with ByteProgress(stderr, f"Importing {path.name}") as progress:
+            report = import_hash_set(
+                database,
+                path,
+                name=_required(name, "--name"),
+                kind=kind,
+                fmt=fmt,
+                algorithm=algorithm,
+                source=source,
+                version=version,
+                progress=progress.update,
+            )
     except ScutError as error:
         raise _fail(error) from error
     noun = "hash" if report.entries == 1 else "hashes"
     stdout.print(
-        f"Hash set {escape(report.name)} ({report.kind}): {report.entries} {noun}"
+        f"Hash set {escape(report.name)} ({report.kind}, {report.format}): "
+        f"{report.items} items, {report.entries} {noun}"
     )
+    if report.rejected:
+        stderr.print(
+            f"[yellow]{report.rejected} records left out[/]; the first ones:",
+            soft_wrap=True,
+        )
+        for line in report.rejected_examples:
+            stderr.print(f"  {escape(line)}", soft_wrap=True)
 
 
 @hashsets_app.command("list")
 def hashsets_list() -> None:
     """List the hash sets and their sizes."""
+    from rich.table import Table
+    from rich.text import Text
+
     from scut.hashsets.importer import list_hash_sets
 
+    table = Table(title="Hash sets")
+    for column in ("name", "kind", "format", "items", "hashes", "rejected"):
+        table.add_column(
+            column,
+            justify="right" if column in ("items", "hashes", "rejected") else "left",
+        )
+    table.add_column("version")
+    table.add_column("imported")
     for row in list_hash_sets(_open_database(_settings())):
-        imported = f"{row.imported_at:%Y-%m-%d %H:%M}"
-        stdout.print(f"{escape(row.name)}\t{row.kind}\t{row.entries}\t{imported}")
+        table.add_row(
+            Text(row.name),
+            row.kind,
+            row.format,
+            str(row.items),
+            str(row.entries),
+            str(row.rejected),
+            Text(row.version),
+            f"{row.imported_at:%Y-%m-%d %H:%M}",
+        )
+    stdout.print(table)
+
+
+@hashsets_app.command("remove")
+def hashsets_remove(
+    name: Annotated[str, typer.Argument(help="Name of the hash set to remove.")],
+) -> None:
+    """Remove a hash set; `scut match` then renews the verdicts it gave."""
+    from scut.hashsets.importer import remove_hash_set
+
+    try:
+        removed = remove_hash_set(_open_database(_settings()), name)
+    except ScutError as error:
+        raise _fail(error) from error
+    stdout.print(f"Removed hash set {escape(name)} with {removed} hashes")
+
+
+@app.command()
+def match(
+    submission: Annotated[
+        list[int] | None,
+        typer.Option(help="Submission number to match again; may be repeated."),
+    ] = None,
+    case: Annotated[
+        str | None, typer.Option(help="Match every submission of this case again.")
+    ] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Match every recorded file again.")
+    ] = False,
+    hash_set: Annotated[
+        str | None,
+        typer.Option(
+            help="Instead, list which items of this hash set other sets know, by "
+            "any hash (PhotoDNA included)."
+        ),
+    ] = None,
+) -> None:
+    """Match recorded files again against the hash sets and all other media."""
+    from scut.matching.service import exhibits_for, overlap_of_set
+
+    settings = _settings()
+    try:
+        database = _open_database(settings)
+        if hash_set is not None:
+            _print_overlap(overlap_of_set(database, hash_set))
+            return
+        exhibit_ids = exhibits_for(database, submission or [], case, everything)
+        report = _run_rematch(database, settings, exhibit_ids)
+    except ScutError as error:
+        raise _fail(error) from error
+    stdout.print(
+        f"Matched {report.files} files again; {report.changed} verdicts changed"
+    )
+    for verdict, count in sorted(report.by_verdict.items()):
+        stdout.print(f"  {verdict}: {count}")
+
+
+def _run_rematch(
+    database: Database, settings: Settings, exhibit_ids: list[int]
+) -> RematchReport:
+    from scut.cli.progress import CountProgress
+    from scut.matching.rematch import rematch
+
+    with CountProgress(stderr, "Matching") as progress:
+        return rematch(database, settings, exhibit_ids, progress.update)
+
+
+def _print_overlap(rows: list[dict[str, object]]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="Items known to other hash sets")
+    for column in ("item", "algorithm", "value", "other set", "category"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            *(
+                Text(str(row[key] if row[key] is not None else ""))
+                for key in ("item", "algorithm", "value", "other_set", "category")
+            )
+        )
+    stdout.print(table)
+    stdout.print(f"{len(rows)} matches")
+
+
+@app.command()
+def verify(
+    submission: Annotated[int, typer.Argument(help="Submission number.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result as JSON on stdout.")
+    ] = False,
+    html: Annotated[
+        Path | None, typer.Option(help="Also write the result as an HTML page here.")
+    ] = None,
+    pdf: Annotated[
+        Path | None, typer.Option(help="Also write the result as a PDF file here.")
+    ] = None,
+) -> None:
+    """Print the verification result of a submission for the unit that sent it."""
+    from scut.verification import render
+    from scut.verification.report import build_report
+
+    try:
+        report = build_report(_open_database(_settings()), submission)
+        if html is not None:
+            html.write_text(render.to_html(report), encoding="utf-8")
+        if pdf is not None:
+            render.write_pdf(report, pdf)
+    except ScutError as error:
+        raise _fail(error) from error
+    except OSError as error:
+        raise _fail(ScutError(f"cannot write the report: {error}")) from error
+    if as_json:
+        sys.stdout.write(render.to_json(report))
+    else:
+        render.print_report(stdout, report)
+    for path in (html, pdf):
+        if path is not None:
+            stderr.print(f"Wrote {escape(str(path))}", soft_wrap=True)
+
+
+@index_app.command("rebuild")
+def index_rebuild() -> None:
+    """Build the PDQ index anew from the database."""
+    import time
+
+    from scut.matching.index import IndexStore
+
+    settings = _settings()
+    started = time.monotonic()
+    try:
+        store = IndexStore(_open_database(settings), settings)
+        index = store.rebuild()
+    except ScutError as error:
+        raise _fail(error) from error
+    stdout.print(
+        f"PDQ index rebuilt: {len(index)} hashes, {index.kind}, "
+        f"{time.monotonic() - started:.1f} s"
+    )
 
 
 @db_app.command("upgrade")

@@ -1,4 +1,4 @@
-"""Rich progress bar and summary tables for ingest."""
+"""Rich progress bars (ingest, imports, matching) and ingest summary tables."""
 
 from __future__ import annotations
 
@@ -8,17 +8,63 @@ from typing import Any
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     ProgressColumn,
     Task,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
 from rich.text import Text
 
 from scut.ingest.summary import IngestSummary
+from scut.matching.verdicts import VERDICTS
+
+
+class ByteProgress:
+    """A bar of bytes read, for imports that stream a file."""
+
+    def __init__(self, console: Console, description: str) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task_id = self.progress.add_task(description, total=None)
+
+    def __enter__(self) -> ByteProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.progress.stop()
+
+    def update(self, done: int, total: int) -> None:
+        """Show ``done`` of ``total`` bytes."""
+        self.progress.update(self.task_id, completed=done, total=total or None)
+
+
+class CountProgress(ByteProgress):
+    """A bar of items done, for work counted in files."""
+
+    def __init__(self, console: Console, description: str) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task_id = self.progress.add_task(description, total=None)
 
 
 class _RateColumn(ProgressColumn):
@@ -107,6 +153,10 @@ def print_summary(console: Console, summary: IngestSummary) -> None:
     table.add_row("Throughput", f"{rate}, {summary.megabytes_per_second:.1f} MB/s")
     console.print(table)
     console.print(_verdict_table(summary))
+    console.print(
+        f"Verification result for the unit: scut verify {summary.submission}"
+        " (add --pdf FILE for the report)"
+    )
     if summary.listed_errors:
         console.print(_error_table(summary))
 
@@ -115,7 +165,7 @@ def _verdict_table(summary: IngestSummary) -> Table:
     table = Table(title="Verification result")
     table.add_column("verdict")
     table.add_column("files", justify="right")
-    for verdict in ("known", "seen-before", "new", "known-good"):
+    for verdict in VERDICTS:
         table.add_row(verdict, str(summary.by_verdict.get(verdict, 0)))
     return table
 

@@ -149,6 +149,12 @@ class Media(Base):
     # PDQ hash as 64 hex digits and its quality 0-100.
     pdq: Mapped[str | None] = mapped_column(String(64))
     pdq_quality: Mapped[int | None] = mapped_column(Integer)
+    # Category as scheme and code. Until an analyst sets one, known material
+    # takes the category of the source it matched, named in category_source.
+    category_scheme: Mapped[str | None] = mapped_column(String(20))
+    category_code: Mapped[str | None] = mapped_column(String(20))
+    category_source: Mapped[str | None] = mapped_column(String(300))
+    category_by_analyst: Mapped[bool] = mapped_column(Boolean, default=False)
 
     camera_make: Mapped[str | None] = mapped_column(String(200))
     camera_model: Mapped[str | None] = mapped_column(String(200))
@@ -174,6 +180,24 @@ class Media(Base):
     frames: Mapped[list[VideoFrame]] = relationship(
         back_populates="media", order_by="VideoFrame.second"
     )
+
+
+class PictureHash(Base):
+    """A PDQ hash of part of a picture: inside its borders, or a central crop.
+
+    The hash of the whole picture stays in ``Media.pdq``; these are the
+    further views that let crops, padded and letterboxed copies match.
+    """
+
+    __tablename__ = "picture_hashes"
+    __table_args__ = (UniqueConstraint("media_id", "view"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"))
+    # trimmed, center90 or center80 (scut.hashing.views).
+    view: Mapped[str] = mapped_column(String(20))
+    pdq: Mapped[str] = mapped_column(String(64))
+    quality: Mapped[int] = mapped_column(Integer)
 
 
 class VideoFrame(Base):
@@ -208,9 +232,11 @@ class Occurrence(Base):
     # the type found in the content.
     extension_mime_type: Mapped[str | None] = mapped_column(String(100))
     type_mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
-    # known-good, known, seen-before or new, when the file was ingested.
+    # known-good, known, near or new; see scut.matching.verdicts.
     verdict: Mapped[str] = mapped_column(String(20), index=True)
     verdict_detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # When the verdict was last computed; a later ``scut match`` renews it.
+    matched_at: Mapped[dt.datetime | None] = mapped_column()
     # For an archive: whether every member was recorded, so a resumed run
     # can skip opening it again.
     members_complete: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -246,6 +272,13 @@ class HashSet(Base):
     version: Mapped[str] = mapped_column(String(100), default="")
     # known-abuse, alert or known-good.
     kind: Mapped[str] = mapped_column(String(20))
+    # vics, icse, nsrl, hashkeeper or plain.
+    format: Mapped[str] = mapped_column(String(20), default="plain")
+    # What the file said of itself: version, category scheme, case numbers.
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Records of the file that could not be read and were left out.
+    rejected_count: Mapped[int] = mapped_column(Integer, default=0)
     imported_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 
 
@@ -262,10 +295,21 @@ class HashEntry(Base):
     hash_set_id: Mapped[int] = mapped_column(
         ForeignKey("hash_sets.id", ondelete="CASCADE")
     )
-    # md5, sha1 or sha256; the value is lower-case hex.
+    # md5, sha1, sha256, pdq, photodna, lace or zz40 (scut.hashsets.items).
     algorithm: Mapped[str] = mapped_column(String(20))
-    value: Mapped[str] = mapped_column(String(128))
+    value: Mapped[str] = mapped_column(String(400))
+    # Number of the item in its set: the hashes of one file share it.
+    item: Mapped[int | None] = mapped_column(Integer)
+    # The source's category as scheme and code; None when it set none.
+    category_scheme: Mapped[str | None] = mapped_column(String(20))
     category: Mapped[str | None] = mapped_column(String(20))
     series: Mapped[str | None] = mapped_column(String(200))
     victim_identified: Mapped[bool | None] = mapped_column(Boolean)
     offender_identified: Mapped[bool | None] = mapped_column(Boolean)
+    is_distributed: Mapped[bool | None] = mapped_column(Boolean)
+    baseline: Mapped[bool | None] = mapped_column(Boolean)
+    tags: Mapped[str | None] = mapped_column(Text)
+    comments: Mapped[str | None] = mapped_column(Text)
+    media_size: Mapped[int | None] = mapped_column(BigInteger)
+    mime_type: Mapped[str | None] = mapped_column(String(100))
+    file_name: Mapped[str | None] = mapped_column(Text)

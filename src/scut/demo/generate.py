@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import logging
 import os
 import random
@@ -28,8 +29,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from PIL import Image, ImageOps
+
 from scut.demo import drawing, media
 from scut.demo.media import Camera, Capture, Place
+from scut.hashing.views import picture_hashes
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,9 @@ class DemoEvidence:
     evidence_dir: Path
     known_list: Path
     known_good_list: Path
+    # The same known items as a Project VIC (VICS 2.0) file with categories,
+    # series, identification flags and PDQ hashes.
+    known_vics: Path
     file_count: int
     member_count: int
     distinct_sha256: int
@@ -204,6 +211,8 @@ def generate_demo(
     known_list = known_dir / "demo_known_sha256.txt"
     known_good_list = known_dir / "demo_known_good_md5.txt"
     known_sha256 = _write_hash_list(known_list, "sha256", _KNOWN, contents)
+    known_vics = known_dir / "demo_known_vics.json"
+    _write_vics(known_vics, _KNOWN, contents)
     known_good_md5 = _write_hash_list(known_good_list, "md5", _KNOWN_GOOD, contents)
 
     blobs = [*loose.values(), *members]
@@ -220,6 +229,7 @@ def generate_demo(
         evidence_dir=evidence_dir,
         known_list=known_list,
         known_good_list=known_good_list,
+        known_vics=known_vics,
         file_count=len(loose),
         member_count=len(members),
         distinct_sha256=len(distinct),
@@ -395,3 +405,59 @@ def _write_hash_list(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(lines), encoding="utf-8")
     return frozenset(digests.values())
+
+
+# What the demo VICS file says of its items, by position: (category,
+# series, victim identified, offender identified). Stand-ins, not case data.
+_VICS_LABELS = (
+    (1, "DEMO-SERIES-A", True, False),
+    (1, "DEMO-SERIES-A", True, False),
+    (1, "DEMO-SERIES-B", False, True),
+    (3, None, None, None),
+)
+
+
+def _write_vics(
+    path: Path, names: Iterable[str], contents: Mapping[str, bytes]
+) -> None:
+    """Write the known items as a VICS 2.0 media list, PDQ hashes included."""
+    media = []
+    for position, name in enumerate(sorted(names), start=1):
+        data = contents[name]
+        category, series, victim, offender = _VICS_LABELS[position % len(_VICS_LABELS)]
+        alternative = [
+            {"HashName": "SHA256", "HashValue": hashlib.sha256(data).hexdigest()}
+        ]
+        pdq = _picture_pdq(data)
+        if pdq is not None:
+            alternative.append({"HashName": "PDQ", "HashValue": pdq})
+        media.append(
+            {
+                "MediaID": position,
+                "Category": category,
+                "MD5": hashlib.md5(data, usedforsecurity=False).hexdigest().upper(),
+                "SHA1": hashlib.sha1(data, usedforsecurity=False).hexdigest().upper(),
+                "MediaSize": len(data),
+                "Series": series,
+                "VictimIdentified": victim,
+                "OffenderIdentified": offender,
+                "IsDistributed": True,
+                "Comments": "scut demo stand-in, not case data",
+                "AlternativeHashes": alternative,
+            }
+        )
+    document = {
+        "@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/"
+        "2.0.xml/Default/$metadata#Media",
+        "value": media,
+    }
+    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
+
+
+def _picture_pdq(data: bytes) -> str | None:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            shown = ImageOps.exif_transpose(image).convert("RGB")
+    except (OSError, SyntaxError, ValueError):
+        return None  # a video
+    return picture_hashes(shown).full.hex

@@ -1,12 +1,18 @@
-"""Importing hash sets into the database."""
+"""Importing, listing and removing hash sets.
+
+An import streams the file through its reader and writes its entries in
+batches inside one transaction: a set is replaced whole or not at all, so
+a failed re-import leaves the previous version in place.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -14,22 +20,182 @@ from sqlalchemy.orm import Session
 from scut.db.models import HashEntry, HashSet
 from scut.db.session import Database
 from scut.db.upsert import insert_for
-from scut.errors import ConfigurationError
-from scut.hashsets.plain import HashListError, PlainEntry, read_plain_list
+from scut.errors import ConfigurationError, ScutError
+from scut.hashsets.formats import open_hash_set
+from scut.hashsets.items import BadRecord, KnownItem
 
 log = logging.getLogger(__name__)
 
 HASH_SET_KINDS = ("known-abuse", "alert", "known-good")
 BATCH_SIZE = 5000
+# Rejected records named in the report; the rest are only counted.
+MAX_REJECTED_SHOWN = 20
+
+# Called with (bytes read, total bytes) as the import goes on.
+ImportProgress = Callable[[int, int], None]
+
+
+class HashSetImportError(ScutError):
+    """Raised when a file yields nothing to import."""
 
 
 @dataclass(frozen=True, slots=True)
 class ImportReport:
-    """Number of hashes in a hash set after an import."""
+    """What an import kept and what it left out."""
 
     name: str
     kind: str
+    format: str
+    items: int
     entries: int
+    rejected: int
+    rejected_examples: list[str] = field(default_factory=list)
+    details: dict[str, str] = field(default_factory=dict)
+
+
+def import_hash_set(
+    database: Database,
+    path: Path,
+    *,
+    name: str,
+    kind: str,
+    fmt: str | None = None,
+    algorithm: str | None = None,
+    source: str = "",
+    version: str = "",
+    progress: ImportProgress | None = None,
+) -> ImportReport:
+    """Import the hash set file at ``path`` as the set ``name``.
+
+    The format is found from the content unless ``fmt`` names it.
+    Importing the same name again replaces its entries. Records the reader
+    cannot use are left out and reported; a file with no usable record
+    raises HashSetImportError and changes nothing.
+    """
+    if kind not in HASH_SET_KINDS:
+        raise ConfigurationError(
+            f"unknown hash set kind {kind!r}; use one of {', '.join(HASH_SET_KINDS)}"
+        )
+    if not name.strip():
+        raise ConfigurationError("a hash set needs a name")
+    opened = open_hash_set(path, fmt, algorithm)
+    with database.session() as session, session.begin():
+        hash_set = session.scalars(
+            select(HashSet).where(HashSet.name == name)
+        ).one_or_none()
+        if hash_set is None:
+            hash_set = HashSet(name=name, kind=kind)
+            session.add(hash_set)
+        hash_set.kind = kind
+        hash_set.format = opened.format
+        hash_set.source = (source or str(path))[:200]
+        hash_set.version = (version or opened.details.get("version", ""))[:100]
+        hash_set.details = dict(opened.details)
+        hash_set.imported_at = dt.datetime.now(dt.UTC)
+        session.flush()
+        session.execute(delete(HashEntry).where(HashEntry.hash_set_id == hash_set.id))
+
+        def report_progress() -> None:
+            if progress is not None:
+                progress(opened.bytes_read(), opened.total_bytes)
+
+        writer = _EntryWriter(session, hash_set.id, report_progress)
+        writer.write(opened.items)
+        entries = session.scalar(
+            select(func.count()).where(HashEntry.hash_set_id == hash_set.id)
+        )
+        if not entries:
+            reason = f"; first problem: {writer.rejected[0]}" if writer.rejected else ""
+            raise HashSetImportError(
+                f"{path}: no usable hashes found, nothing was imported{reason}"
+            )
+        hash_set.item_count = writer.items
+        hash_set.rejected_count = writer.rejected_count
+    if progress is not None:
+        progress(opened.total_bytes, opened.total_bytes)
+    log.info(
+        "Imported hash set %s (%s): %d items, %d hashes, %d rejected",
+        name,
+        opened.format,
+        writer.items,
+        entries,
+        writer.rejected_count,
+    )
+    return ImportReport(
+        name=name,
+        kind=kind,
+        format=opened.format,
+        items=writer.items,
+        entries=entries or 0,
+        rejected=writer.rejected_count,
+        rejected_examples=writer.rejected,
+        details=dict(opened.details),
+    )
+
+
+class _EntryWriter:
+    """Turns items into entry rows and inserts them in batches."""
+
+    def __init__(
+        self, session: Session, hash_set_id: int, tick: Callable[[], None]
+    ) -> None:
+        self.session = session
+        self.hash_set_id = hash_set_id
+        self.tick = tick
+        self.items = 0
+        self.rejected_count = 0
+        self.rejected: list[str] = []
+        self.statement = insert_for(session, HashEntry).on_conflict_do_nothing(
+            index_elements=["hash_set_id", "algorithm", "value"]
+        )
+
+    def write(self, records: Iterable[KnownItem | BadRecord]) -> None:
+        rows: list[dict[str, Any]] = []
+        for record in records:
+            if isinstance(record, BadRecord):
+                self._reject(record)
+                continue
+            self.items += 1
+            rows.extend(self._rows(record))
+            if len(rows) >= BATCH_SIZE:
+                self.session.execute(self.statement, rows)
+                rows = []
+                self.tick()
+        if rows:
+            self.session.execute(self.statement, rows)
+        self.tick()
+
+    def _reject(self, record: BadRecord) -> None:
+        self.rejected_count += 1
+        if len(self.rejected) < MAX_REJECTED_SHOWN:
+            self.rejected.append(f"{record.location}: {record.reason}")
+        log.debug("Rejected %s: %s", record.location, record.reason)
+
+    def _rows(self, item: KnownItem) -> list[dict[str, Any]]:
+        shared = {
+            "hash_set_id": self.hash_set_id,
+            "item": self.items,
+            "category_scheme": item.category.scheme if item.category else None,
+            "category": item.category.code if item.category else None,
+            "series": _clip(item.series, 200),
+            "victim_identified": item.victim_identified,
+            "offender_identified": item.offender_identified,
+            "is_distributed": item.is_distributed,
+            "baseline": item.baseline,
+            "tags": item.tags,
+            "comments": item.comments,
+            "media_size": item.media_size,
+            "mime_type": _clip(item.mime_type, 100),
+            "file_name": item.file_name,
+        }
+        return [
+            {**shared, "algorithm": algorithm, "value": value}
+            for algorithm, value in item.hashes
+        ]
+
+
+def _clip(value: str | None, length: int) -> str | None:
+    return value[:length] if value is not None else None
 
 
 def import_plain_list(
@@ -41,61 +207,37 @@ def import_plain_list(
     source: str = "",
     version: str = "",
 ) -> ImportReport:
-    """Import an md5sum/sha1sum/sha256sum list as the hash set ``name``.
+    """Import an md5sum, sha1sum or sha256sum list as the set ``name``."""
+    return import_hash_set(
+        database,
+        path,
+        name=name,
+        kind=kind,
+        fmt="plain",
+        source=source,
+        version=version,
+    )
 
-    Importing the same name again replaces its entries, so a re-import of a
-    newer version leaves no stale hashes. Raises ConfigurationError for an
-    unknown kind and HashListError for a malformed line (nothing is kept).
+
+def remove_hash_set(database: Database, name: str) -> int:
+    """Remove the set ``name`` and its entries; return how many entries went.
+
+    Raises ConfigurationError when there is no such set. Verdicts already
+    given keep their wording; ``scut match`` renews them.
     """
-    if kind not in HASH_SET_KINDS:
-        raise ConfigurationError(
-            f"unknown hash set kind {kind!r}; use one of {', '.join(HASH_SET_KINDS)}"
-        )
     with database.session() as session, session.begin():
         hash_set = session.scalars(
             select(HashSet).where(HashSet.name == name)
         ).one_or_none()
         if hash_set is None:
-            hash_set = HashSet(name=name, kind=kind)
-            session.add(hash_set)
-        hash_set.kind, hash_set.source, hash_set.version = (
-            kind,
-            source or str(path),
-            version,
+            raise ConfigurationError(f"no hash set named {name!r}")
+        removed = session.execute(
+            delete(HashEntry).where(HashEntry.hash_set_id == hash_set.id)
         )
-        hash_set.imported_at = dt.datetime.now(dt.UTC)
-        session.flush()
-        session.execute(delete(HashEntry).where(HashEntry.hash_set_id == hash_set.id))
-        _insert_entries(session, hash_set.id, read_plain_list(path))
-        count = session.scalar(
-            select(func.count()).where(HashEntry.hash_set_id == hash_set.id)
-        )
-        if not count:
-            raise HashListError(f"{path}: no hashes found; nothing was imported")
-    log.info("Imported hash set %s: %d entries", name, count or 0)
-    return ImportReport(name, kind, count or 0)
-
-
-def _insert_entries(
-    session: Session, hash_set_id: int, entries: Iterable[PlainEntry]
-) -> None:
-    statement = insert_for(session, HashEntry).on_conflict_do_nothing(
-        index_elements=["hash_set_id", "algorithm", "value"]
-    )
-    rows: list[dict[str, object]] = []
-    for entry in entries:
-        rows.append(
-            {
-                "hash_set_id": hash_set_id,
-                "algorithm": entry.algorithm,
-                "value": entry.value,
-            }
-        )
-        if len(rows) >= BATCH_SIZE:
-            session.execute(statement, rows)
-            rows = []
-    if rows:
-        session.execute(statement, rows)
+        session.delete(hash_set)
+    count = int(getattr(removed, "rowcount", 0) or 0)
+    log.info("Removed hash set %s with %d entries", name, count)
+    return count
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,22 +246,37 @@ class HashSetRow:
 
     name: str
     kind: str
+    format: str
+    items: int
     entries: int
+    rejected: int
+    version: str
+    source: str
     imported_at: dt.datetime
 
 
 def list_hash_sets(database: Database) -> list[HashSetRow]:
     """Return every hash set with its number of entries, by name."""
     with database.session() as session:
-        rows = session.execute(
-            select(
-                HashSet.name,
-                HashSet.kind,
-                func.count(HashEntry.id),
-                HashSet.imported_at,
+        counts = dict(
+            session.execute(
+                select(HashEntry.hash_set_id, func.count()).group_by(
+                    HashEntry.hash_set_id
+                )
+            ).all()
+        )
+        sets = session.scalars(select(HashSet).order_by(HashSet.name)).all()
+        return [
+            HashSetRow(
+                name=hash_set.name,
+                kind=hash_set.kind,
+                format=hash_set.format,
+                items=hash_set.item_count,
+                entries=counts.get(hash_set.id, 0),
+                rejected=hash_set.rejected_count,
+                version=hash_set.version,
+                source=hash_set.source,
+                imported_at=hash_set.imported_at,
             )
-            .outerjoin(HashEntry, HashEntry.hash_set_id == HashSet.id)
-            .group_by(HashSet.id)
-            .order_by(HashSet.name)
-        ).all()
-    return [HashSetRow(*row) for row in rows]
+            for hash_set in sets
+        ]

@@ -32,6 +32,7 @@ from PIL import Image, PngImagePlugin
 
 from scut.errors import FileFailure, FileTimeout
 from scut.hashing.digests import Digests, DigestSet, digest_bytes
+from scut.hashing.views import PictureHashes
 from scut.ingest import filetype
 from scut.ingest.images import analyse_image
 from scut.ingest.metadata import Metadata, format_offset, read_metadata
@@ -87,6 +88,8 @@ class FileResult:
     codec: str | None = None
     pdq: str | None = None
     pdq_quality: int | None = None
+    # Every PDQ hash of a picture with its variants, for matching at ingest.
+    picture_hashes: PictureHashes | None = None
     metadata: Metadata | None = None
     frames: list[FrameHash] = field(default_factory=list)
     has_thumbnail: bool = False
@@ -240,6 +243,7 @@ class Analyser:
             return
         result.width, result.height = image.width, image.height
         result.pdq, result.pdq_quality = image.pdq.hex, image.pdq.quality
+        result.picture_hashes = image.hashes
         assert result.digests is not None
         self.store.put_derived(
             result.digests.sha256, THUMBNAIL_NAME, image.thumbnail_jpeg

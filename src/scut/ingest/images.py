@@ -18,7 +18,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from scut.errors import FileFailure
-from scut.hashing.pdq import PdqHash, pdq_of_image
+from scut.hashing.pdq import PdqHash
+from scut.hashing.views import PictureHashes, picture_hashes
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +61,22 @@ _DECODER_ERRORS = (
 
 @dataclass(frozen=True, slots=True)
 class ImageAnalysis:
-    """Result of decoding a picture: format, size, PDQ hash and thumbnail."""
+    """Result of decoding a picture: format, size, PDQ hashes and thumbnail."""
 
     format: str
     width: int
     height: int
-    pdq: PdqHash
+    hashes: PictureHashes
     thumbnail_jpeg: bytes
+
+    @property
+    def pdq(self) -> PdqHash:
+        """The PDQ hash of the picture as shown."""
+        return PdqHash(self.hashes.full.hex, self.hashes.full.quality)
 
 
 def analyse_image(data: bytes, thumbnail_size: int) -> ImageAnalysis:
-    """Decode a picture and return its size, PDQ hash and thumbnail.
+    """Decode a picture and return its size, PDQ hashes and thumbnail.
 
     Raises FileFailure with stage "decode" when the picture cannot be
     decoded, including a size over Pillow's MAX_IMAGE_PIXELS.
@@ -78,11 +84,11 @@ def analyse_image(data: bytes, thumbnail_size: int) -> ImageAnalysis:
     image, width, height, image_format = _decode_small(data)
     try:
         image = _displayed(image)
-        pdq = pdq_of_image(image)
+        hashes = picture_hashes(image)
         thumbnail = _thumbnail(image, thumbnail_size)
     finally:
         image.close()
-    return ImageAnalysis(image_format, width, height, pdq, thumbnail)
+    return ImageAnalysis(image_format, width, height, hashes, thumbnail)
 
 
 def _decode_small(data: bytes) -> tuple[Image.Image, int, int, str]:

@@ -47,6 +47,7 @@ from scut.ingest.sources import (
     walk_sources,
 )
 from scut.ingest.summary import NOTE_STAGES, IngestSummary, summarise_exhibit
+from scut.matching.index import IndexStore
 from scut.settings import Settings
 from scut.storage.blobs import FileBlobStore
 
@@ -138,11 +139,15 @@ class IngestJob:
         self.store.remove_stale_temporaries()
         exhibit_id = self.prepare()
         run_id = start_run(self.database, exhibit_id, self.sources)
+        self.index_store = IndexStore(self.database, self.settings)
         self.recorder = Recorder(
             self.database,
             exhibit_id,
             self.settings.write_batch_size,
             store=self.store if self.settings.fsync_blobs else None,
+            settings=self.settings,
+            index=self.index_store.open(),
+            thumbnails=self.store,
         )
         self.done = recorded_paths(self.database, exhibit_id)
         status = "failed"
@@ -155,9 +160,19 @@ class IngestJob:
             raise
         finally:
             self.recorder.flush()
+            self._update_index()
             summary = summarise_exhibit(self.database, exhibit_id, self.counters)
             finish_run(self.database, run_id, status, summary)
         return summary
+
+    def _update_index(self) -> None:
+        # The next run finds this run's media; a failure here only costs
+        # that run a longer catch-up, so it must not hide the ingest's own.
+        try:
+            self.index_store.catch_up()
+            self.index_store.save()
+        except (OSError, RuntimeError) as error:
+            log.warning("Could not save the PDQ index: %s", error)
 
     def _plan_work(self, exhibit_id: int) -> None:
         self.progress.discovered(count_files(self.sources))

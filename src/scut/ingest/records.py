@@ -25,6 +25,7 @@ from scut.db.models import (
     IngestError,
     Media,
     Occurrence,
+    PictureHash,
     Submission,
     Unit,
     VideoFrame,
@@ -33,7 +34,9 @@ from scut.db.session import Database
 from scut.db.upsert import insert_for
 from scut.errors import ConfigurationError
 from scut.ingest.analyse import FileResult
-from scut.matching.exact import Verdicts, verdicts_for
+from scut.matching.index import PdqIndex
+from scut.matching.matcher import FileQuery, Matcher, apply_category
+from scut.settings import Settings
 from scut.storage.blobs import BlobStore
 
 log = logging.getLogger(__name__)
@@ -193,9 +196,16 @@ class Recorder:
         batch_size: int,
         max_delay: float = 2.0,
         store: BlobStore | None = None,
+        *,
+        settings: Settings | None = None,
+        index: PdqIndex | None = None,
+        thumbnails: BlobStore | None = None,
     ) -> None:
         self.database = database
         self.store = store
+        self.settings = settings or Settings()
+        self.index = index
+        self.thumbnails = thumbnails
         self.exhibit_id = exhibit_id
         self.batch_size = batch_size
         self.max_delay = max_delay
@@ -259,7 +269,29 @@ class Recorder:
         )
         media_ids = {sha256: media_id for sha256, media_id in found}
         self._write_frames(session, results, media_ids)
+        self._write_views(session, results, media_ids)
         return media_ids
+
+    def _write_views(
+        self, session: Session, results: Iterable[FileResult], media_ids: dict[str, int]
+    ) -> None:
+        rows = {}
+        for result in results:
+            if result.picture_hashes is None:
+                continue
+            media_id = media_ids[_sha256(result)]
+            for view_name, view in result.picture_hashes.views.items():
+                rows[(media_id, view_name)] = {
+                    "media_id": media_id,
+                    "view": view_name,
+                    "pdq": view.hex,
+                    "quality": view.quality,
+                }
+        if rows:
+            statement = insert_for(session, PictureHash).on_conflict_do_nothing(
+                index_elements=["media_id", "view"]
+            )
+            session.execute(statement, list(rows.values()))
 
     def _write_frames(
         self, session: Session, results: Iterable[FileResult], media_ids: dict[str, int]
@@ -286,10 +318,17 @@ class Recorder:
     ) -> None:
         if not results:
             return
-        verdicts: Verdicts = verdicts_for(session, self.exhibit_id, results, media_ids)
+        matcher = Matcher(
+            session, self.exhibit_id, self.settings, self.index, self.thumbnails
+        )
+        verdicts = matcher.match([_query(result, media_ids) for result in results])
+        for sha256, file_verdict in verdicts.items():
+            apply_category(session, media_ids[sha256], file_verdict)
+        now = dt.datetime.now(dt.UTC)
         rows = []
         for result in results:
-            verdict, detail = verdicts[_sha256(result)]
+            file_verdict = verdicts[_sha256(result)]
+            verdict, detail = file_verdict.verdict, file_verdict.detail
             rows.append(
                 {
                     "exhibit_id": self.exhibit_id,
@@ -301,7 +340,8 @@ class Recorder:
                     "verdict": verdict,
                     "verdict_detail": detail,
                     "members_complete": False,
-                    "recorded_at": dt.datetime.now(dt.UTC),
+                    "recorded_at": now,
+                    "matched_at": now,
                 }
             )
             self.verdict_counts[verdict] = self.verdict_counts.get(verdict, 0) + 1
@@ -346,6 +386,20 @@ class Recorder:
                 )
                 .values(members_complete=True)
             )
+
+
+def _query(result: FileResult, media_ids: dict[str, int]) -> FileQuery:
+    assert result.digests is not None
+    return FileQuery(
+        sha256=result.digests.sha256,
+        sha1=result.digests.sha1,
+        md5=result.digests.md5,
+        media_id=media_ids[result.digests.sha256],
+        kind=result.kind,
+        pictures=result.picture_hashes,
+        frames=[(frame.pdq, frame.quality) for frame in result.frames],
+        has_thumbnail=result.has_thumbnail,
+    )
 
 
 def _sha256(result: FileResult) -> str:

@@ -28,6 +28,8 @@ class IngestSummary:
 
     case: str
     exhibit: str
+    # The submission the exhibit belongs to, for ``scut verify``.
+    submission: int
     files: int
     unique_media: int
     duplicates: int
@@ -53,8 +55,8 @@ def summarise_exhibit(
     """Count the exhibit's records in the database and this run's work."""
     elapsed = max(time.monotonic() - counters.started, 1e-9)
     with database.session() as session:
-        exhibit, case = session.execute(
-            select(Exhibit.label, Case.reference)
+        exhibit, case, submission = session.execute(
+            select(Exhibit.label, Case.reference, Exhibit.submission_id)
             .join(Case, Case.id == Exhibit.case_id)
             .where(Exhibit.id == exhibit_id)
         ).one()
@@ -110,6 +112,7 @@ def summarise_exhibit(
     return IngestSummary(
         case=case,
         exhibit=exhibit,
+        submission=submission,
         files=files,
         unique_media=unique,
         duplicates=files - unique,

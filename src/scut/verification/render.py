@@ -1,0 +1,144 @@
+"""The verification result as terminal tables, JSON, HTML and PDF.
+
+The HTML page and the PDF come from one Jinja2 template with autoescaping
+on, so a file name from the evidence is shown as text, never as markup.
+WeasyPrint turns the page into the PDF without a browser or a network.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from scut.verification.report import VerificationReport
+
+log = logging.getLogger(__name__)
+
+VERDICT_TEXT = {
+    "known": "Known material",
+    "near": "Near copies of known material",
+    "new": "New material",
+    "known-good": "Known-good files set aside",
+}
+# Files listed in the terminal; the JSON, HTML and PDF list every file.
+MAX_TERMINAL_LINES = 50
+
+
+def flag_text(value: bool | None) -> str:
+    """Return yes, no or unknown for an identification flag."""
+    if value is None:
+        return "unknown"
+    return "yes" if value else "no"
+
+
+def to_json(report: VerificationReport) -> str:
+    """Return the report as indented JSON."""
+    return json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def to_html(report: VerificationReport) -> str:
+    """Return the report as a standalone HTML page."""
+    environment = Environment(
+        loader=PackageLoader("scut.verification", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+    )
+    template = environment.get_template("report.html.j2")
+    return template.render(r=report, verdict_text=VERDICT_TEXT, flag=flag_text)
+
+
+def write_pdf(report: VerificationReport, path: Path) -> None:
+    """Write the report as a PDF file at ``path``."""
+    # Imported here: WeasyPrint loads Pango when imported, which only the
+    # PDF needs.
+    from weasyprint import HTML
+
+    quiet = logging.getLogger("weasyprint")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        HTML(string=to_html(report)).write_pdf(str(path))
+    finally:
+        quiet.setLevel(level)
+
+
+def print_report(console: Console, report: VerificationReport) -> None:
+    """Print the report as tables."""
+    head = Table(title=f"Verification result: submission {report.submission}")
+    head.add_column("", style="bold")
+    head.add_column("")
+    head.add_row("Centre case", Text(report.case))
+    head.add_row("Unit", Text(report.unit))
+    if report.criminal_case_number:
+        head.add_row("Criminal case number", Text(report.criminal_case_number))
+    head.add_row("Exhibits", Text(", ".join(report.exhibits)))
+    head.add_row("Files", str(report.files))
+    for verdict, count in report.by_verdict.items():
+        head.add_row(VERDICT_TEXT.get(verdict, verdict), str(count))
+    head.add_row("Victims identified (files)", str(report.victim_identified_files))
+    head.add_row("Offenders identified (files)", str(report.offender_identified_files))
+    if report.alert_files:
+        head.add_row("On an alert list (files)", str(report.alert_files))
+    if report.errors:
+        head.add_row("Could not be read (files)", str(report.errors))
+    console.print(head)
+    if report.by_category:
+        table = Table(title="Known material by category")
+        table.add_column("category")
+        table.add_column("files", justify="right")
+        for category, count in report.by_category.items():
+            table.add_row(Text(category), str(count))
+        console.print(table)
+    if report.series:
+        table = Table(title="Series")
+        for column in ("series", "files", "victim identified", "offender identified"):
+            table.add_column(column)
+        for series in report.series:
+            table.add_row(
+                Text(series.name),
+                str(series.files),
+                flag_text(series.victim_identified),
+                flag_text(series.offender_identified),
+            )
+        console.print(table)
+    if report.contact_cases:
+        table = Table(title="Centre cases to contact")
+        table.add_column("case")
+        table.add_column("files", justify="right")
+        for case, count in report.contact_cases.items():
+            table.add_row(Text(case), str(count))
+        console.print(table)
+    _print_lines(console, report)
+
+
+def _print_lines(console: Console, report: VerificationReport) -> None:
+    matched = [line for line in report.lines if line.verdict in ("known", "near")]
+    if not matched:
+        return
+    shown = matched[:MAX_TERMINAL_LINES]
+    table = Table(title=f"Known and near files ({len(shown)} of {len(matched)} shown)")
+    for column in (
+        "path",
+        "verdict",
+        "match",
+        "category",
+        "victim id.",
+        "offender id.",
+    ):
+        table.add_column(column, overflow="fold")
+    for line in shown:
+        match = f"{line.how} ({line.distance})" if line.how else ""
+        table.add_row(
+            Text(f"{line.exhibit}/{line.path}"),
+            line.verdict,
+            match,
+            Text(line.category or ""),
+            flag_text(line.victim_identified),
+            flag_text(line.offender_identified),
+        )
+    console.print(table)

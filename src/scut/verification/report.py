@@ -1,0 +1,226 @@
+"""The verification result sent back to the unit that made a submission.
+
+It answers, per submission and per file: what is already known, in which
+category, in which series, whether the victims and offenders are already
+identified, and which of the centre's cases to contact. It names no person
+and holds no personal data: identification is a yes, no or unknown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+
+from scut.db.models import (
+    Case,
+    Exhibit,
+    IngestError,
+    Media,
+    Occurrence,
+    Submission,
+    Unit,
+)
+from scut.db.session import Database
+from scut.errors import ScutError
+from scut.hashsets.categories import label as category_label
+from scut.hashsets.items import Category
+from scut.matching.verdicts import VERDICTS
+
+log = logging.getLogger(__name__)
+
+
+class SubmissionNotFound(ScutError):
+    """Raised for a submission number that does not exist."""
+
+
+@dataclass(slots=True)
+class SeriesLine:
+    """A series that files of the submission belong to."""
+
+    name: str
+    files: int = 0
+    victim_identified: bool | None = None
+    offender_identified: bool | None = None
+
+
+@dataclass(slots=True)
+class FileLine:
+    """One file of the submission and its verdict."""
+
+    exhibit: str
+    path: str
+    sha256: str
+    verdict: str
+    how: str | None
+    distance: int | None
+    category: str | None
+    series: list[str]
+    victim_identified: bool | None
+    offender_identified: bool | None
+    cases: list[str]
+    hash_sets: list[str]
+
+
+@dataclass(slots=True)
+class VerificationReport:
+    """The verification result of one submission."""
+
+    submission: int
+    case: str
+    unit: str
+    officer: str
+    criminal_case_number: str
+    seizure_date: str | None
+    received_at: str
+    generated_at: str
+    exhibits: list[str]
+    files: int
+    by_verdict: dict[str, int]
+    by_category: dict[str, int]
+    victim_identified_files: int
+    offender_identified_files: int
+    alert_files: int
+    baseline_files: int
+    errors: int
+    series: list[SeriesLine]
+    contact_cases: dict[str, int]
+    lines: list[FileLine] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the report as plain data for JSON."""
+        return asdict(self)
+
+
+def build_report(database: Database, submission_id: int) -> VerificationReport:
+    """Assemble the verification result of a submission from stored verdicts."""
+    with database.session() as session:
+        row = session.execute(
+            select(Submission, Case.reference, Unit.name)
+            .join(Case, Case.id == Submission.case_id)
+            .join(Unit, Unit.id == Submission.unit_id)
+            .where(Submission.id == submission_id)
+        ).one_or_none()
+        if row is None:
+            raise SubmissionNotFound(f"no submission number {submission_id}")
+        submission, case_reference, unit_name = row
+        exhibits = dict(
+            session.execute(
+                select(Exhibit.id, Exhibit.label)
+                .where(Exhibit.submission_id == submission_id)
+                .order_by(Exhibit.label)
+            ).all()
+        )
+        occurrences = session.execute(
+            select(
+                Occurrence.exhibit_id,
+                Occurrence.path,
+                Occurrence.verdict,
+                Occurrence.verdict_detail,
+                Media.sha256,
+            )
+            .join(Media, Media.id == Occurrence.media_id)
+            .where(Occurrence.exhibit_id.in_(list(exhibits)))
+            .order_by(Occurrence.exhibit_id, Occurrence.path)
+        ).all()
+        errors = session.scalar(
+            select(func.count(func.distinct(IngestError.path))).where(
+                IngestError.exhibit_id.in_(list(exhibits)),
+                IngestError.media_id.is_(None),
+            )
+        )
+    report = VerificationReport(
+        submission=submission_id,
+        case=case_reference,
+        unit=unit_name,
+        officer=submission.officer,
+        criminal_case_number=submission.criminal_case_number,
+        seizure_date=submission.seizure_date.isoformat()
+        if submission.seizure_date
+        else None,
+        received_at=submission.received_at.isoformat(timespec="seconds"),
+        generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        exhibits=list(exhibits.values()),
+        files=len(occurrences),
+        by_verdict={verdict: 0 for verdict in VERDICTS},
+        by_category={},
+        victim_identified_files=0,
+        offender_identified_files=0,
+        alert_files=0,
+        baseline_files=0,
+        errors=int(errors or 0),
+        series=[],
+        contact_cases={},
+    )
+    categories: Counter[str] = Counter()
+    series: dict[str, SeriesLine] = {}
+    cases: Counter[str] = Counter()
+    for exhibit_id, path, verdict, detail, sha256 in occurrences:
+        line = _line(exhibits[exhibit_id], path, sha256, verdict, detail)
+        report.lines.append(line)
+        report.by_verdict[verdict] = report.by_verdict.get(verdict, 0) + 1
+        if line.category:
+            categories[line.category] += 1
+        report.victim_identified_files += line.victim_identified is True
+        report.offender_identified_files += line.offender_identified is True
+        report.alert_files += bool(detail.get("alert"))
+        report.baseline_files += bool(detail.get("baseline"))
+        for name in line.series:
+            entry = series.setdefault(name, SeriesLine(name))
+            entry.files += 1
+            entry.victim_identified = _merge(
+                entry.victim_identified, line.victim_identified
+            )
+            entry.offender_identified = _merge(
+                entry.offender_identified, line.offender_identified
+            )
+        cases.update(line.cases)
+    report.by_category = dict(sorted(categories.items()))
+    report.series = sorted(
+        series.values(), key=lambda entry: (-entry.files, entry.name)
+    )
+    report.contact_cases = dict(cases.most_common())
+    return report
+
+
+def _line(
+    exhibit: str, path: str, sha256: str, verdict: str, detail: dict[str, Any]
+) -> FileLine:
+    matches = detail.get("matches", [])
+    best = matches[0] if matches else {}
+    category = detail.get("category")
+    if category is None and verdict == "near":
+        category = next((m["category"] for m in matches if m.get("category")), None)
+    return FileLine(
+        exhibit=exhibit,
+        path=path,
+        sha256=sha256,
+        verdict=verdict,
+        how=best.get("how"),
+        distance=best.get("distance"),
+        category=_category_text(category),
+        series=list(detail.get("series", [])),
+        victim_identified=detail.get("victim_identified"),
+        offender_identified=detail.get("offender_identified"),
+        cases=list(detail.get("cases", [])),
+        hash_sets=sorted({m["hash_set"] for m in matches if m.get("hash_set")}),
+    )
+
+
+def _category_text(category: dict[str, Any] | None) -> str | None:
+    if not category:
+        return None
+    value = Category(str(category["scheme"]), str(category["code"]))
+    return f"{value.scheme} {value.code}: {category_label(value)}"
+
+
+def _merge(current: bool | None, new: bool | None) -> bool | None:
+    if current is True or new is True:
+        return True
+    if current is False or new is False:
+        return False
+    return None

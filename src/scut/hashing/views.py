@@ -2,10 +2,15 @@
 
 Plain PDQ misses copies that were letterboxed, padded, framed or cropped:
 the change moves every DCT coefficient. Scut therefore also hashes the
-picture with its uniform borders trimmed, and the central 90% and 80% of
-its content. Every view is indexed and every view searches, so a copy
-cropped by 5% on each side (the original's central 90%) meets its original
-whichever of the two arrived first.
+picture with its uniform borders trimmed, and its central 90% and 80%.
+Every view is indexed and every view searches, so a copy cropped by 5% on
+each side (the original's central 90%) meets its original whichever of
+the two arrived first.
+
+A picture also gets probes, which only search and are not indexed. Some
+are windows placed where the original's central 80% would sit if one side
+of the picture had been cut by 5% or 10%. The others leave out a band of
+10-20% at the top or bottom, where a caption would be.
 
 Each hash comes with its eight dihedral variants (rotations and mirrors),
 computed from one DCT. A query searches with all eight, because a rotated
@@ -16,7 +21,7 @@ original's.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pdqhash
@@ -29,7 +34,7 @@ log = logging.getLogger(__name__)
 # PDQ's own rule: hashes of lower quality are too flat to match on.
 MIN_MATCH_QUALITY = 50
 # A hash with fewer or more one-bits than this comes from a nearly uniform
-# picture; its median threshold is noise, and such hashes match each other.
+# picture. Its median threshold is noise, so such hashes match each other.
 MIN_ONE_BITS = 64
 MAX_ONE_BITS = 192
 
@@ -40,12 +45,27 @@ BORDER_TOLERANCE = 24
 # Borders thinner than this share of the side are left alone: JPEG edges
 # and one-pixel frames do not move the hash.
 MIN_BORDER_SHARE = 0.02
-# What is left after trimming must keep this share of each side.
+# Trimming must leave this share of each side.
 MIN_CONTENT_SHARE = 0.2
 # Central crops hashed besides the whole, as shares of each side.
 CENTRAL_CROPS = {"center90": 0.9, "center80": 0.8}
 TRIMMED = "trimmed"
 VIEW_NAMES = (TRIMMED, *CENTRAL_CROPS)
+# Views other than the whole picture and probes are hashed from a copy
+# fitted to this size: PDQ reduces every input to 64x64, and a quarter of
+# the pixels makes each hash four times cheaper.
+VIEW_INPUT_SIZE = 256
+# Probes: (name, side cut, share cut) and (name, band side, band share).
+SIDE_CUTS = tuple(
+    (f"cut-{side}-{round(share * 100)}", side, share)
+    for side in ("left", "right", "top", "bottom")
+    for share in (0.05, 0.1)
+)
+BANDS = tuple(
+    (f"band-{side}-{round(share * 100)}", side, share)
+    for side in ("top", "bottom")
+    for share in (0.1, 0.15, 0.2)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +95,8 @@ class PictureHashes:
     # The box kept by trimming, as (left, top, right, bottom) shares of the
     # picture; None when nothing was trimmed.
     trim_box: tuple[float, float, float, float] | None
+    # Query-only hashes by name, as (hex, quality); see the module notes.
+    probes: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def all_views(self) -> list[tuple[str, PdqView]]:
         """Return every view with its name, the whole picture first."""
@@ -91,23 +113,69 @@ def matchable(value: str, quality: int | None) -> bool:
 
 def picture_hashes(image: Image.Image) -> PictureHashes:
     """Hash an RGB picture as shown, inside its borders and its central crops."""
-    pixels = _pdq_input(image)
+    pixels = _pdq_input(image, PDQ_INPUT_SIZE)
     full = _view(pixels)
+    small = _fit(pixels, VIEW_INPUT_SIZE)
     views: dict[str, PdqView] = {}
-    box = _content_box(pixels)
-    content = pixels
+    box = _content_box(small)
     shares = None
     if box is not None:
         left, top, right, bottom = box
-        height, width = pixels.shape[:2]
-        content = np.ascontiguousarray(pixels[top:bottom, left:right])
-        views[TRIMMED] = _view(content)
+        height, width = small.shape[:2]
+        views[TRIMMED] = _view(np.ascontiguousarray(small[top:bottom, left:right]))
         shares = (left / width, top / height, right / width, bottom / height)
+    # Crops and probes are taken of the whole picture: trimming depends on
+    # content (a plain sky can pass for a band), so a copy and its original
+    # may be trimmed differently, while their frames are cut alike.
     for name, share in CENTRAL_CROPS.items():
-        cropped = _central(content, share)
+        cropped = _central(small, share)
         if cropped is not None:
             views[name] = _view(cropped)
-    return PictureHashes(full, views, shares)
+    return PictureHashes(full, views, shares, _probes(small))
+
+
+def _probes(pixels: np.ndarray) -> dict[str, tuple[str, int]]:
+    probes = {}
+    for name, box in _probe_boxes():
+        window = _window(pixels, box)
+        if window is None:
+            continue
+        bits, quality = pdqhash.compute(window)
+        probes[name] = (bits_to_hex(bits), int(quality))
+    return probes
+
+
+def _probe_boxes() -> list[tuple[str, tuple[float, float, float, float]]]:
+    """Return each probe's window as (left, top, right, bottom) shares."""
+    inner = CENTRAL_CROPS["center80"]
+    low, high = (1 - inner) / 2, (1 + inner) / 2
+    boxes = []
+    for name, side, cut in SIDE_CUTS:
+        # Where the original's central 80% lies in a copy cut on one side.
+        near_side = ((low - cut) / (1 - cut), (high - cut) / (1 - cut))
+        far_side = (low / (1 - cut), high / (1 - cut))
+        span = near_side if side in ("left", "top") else far_side
+        if side in ("left", "right"):
+            boxes.append((name, (span[0], low, span[1], high)))
+        else:
+            boxes.append((name, (low, span[0], high, span[1])))
+    for name, side, share in BANDS:
+        if side == "top":
+            boxes.append((name, (0.0, share, 1.0, 1.0)))
+        else:
+            boxes.append((name, (0.0, 0.0, 1.0, 1 - share)))
+    return boxes
+
+
+def _window(
+    pixels: np.ndarray, box: tuple[float, float, float, float]
+) -> np.ndarray | None:
+    height, width = pixels.shape[:2]
+    left, top = round(box[0] * width), round(box[1] * height)
+    right, bottom = round(min(box[2], 1.0) * width), round(min(box[3], 1.0) * height)
+    if right - left < 16 or bottom - top < 16:
+        return None
+    return np.ascontiguousarray(pixels[top:bottom, left:right])
 
 
 def _central(pixels: np.ndarray, share: float) -> np.ndarray | None:
@@ -121,15 +189,24 @@ def _central(pixels: np.ndarray, share: float) -> np.ndarray | None:
     )
 
 
-def _pdq_input(image: Image.Image) -> np.ndarray:
+def _pdq_input(image: Image.Image, size: int) -> np.ndarray:
     if image.mode != "RGB":
         image = image.convert("RGB")
     longer = max(image.size)
-    if longer > PDQ_INPUT_SIZE:
-        scale = PDQ_INPUT_SIZE / longer
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        image = image.resize(size, Image.Resampling.BILINEAR)
+    if longer > size:
+        scale = size / longer
+        fitted = (
+            max(1, round(image.width * scale)),
+            max(1, round(image.height * scale)),
+        )
+        image = image.resize(fitted, Image.Resampling.BILINEAR)
     return np.asarray(image)
+
+
+def _fit(pixels: np.ndarray, size: int) -> np.ndarray:
+    if max(pixels.shape[:2]) <= size:
+        return pixels
+    return _pdq_input(Image.fromarray(pixels), size)
 
 
 def _view(pixels: np.ndarray) -> PdqView:
@@ -159,15 +236,20 @@ def _content_box(pixels: np.ndarray) -> tuple[int, int, int, int] | None:
 
 
 def _border_depth(lines: np.ndarray, side: int) -> int:
-    """Count the leading lines (rows of ``lines``) that share the first line's colour.
+    """Count the leading lines (rows of ``lines``) of the first line's colour.
 
     The border's colour is the median of the outermost line, so a frame of
-    any colour counts, not only black.
+    any colour counts, not only black. Bands that hold text (captions) are
+    left to the band probes: a looser rule here would also cut plain skies,
+    and cut a copy and its original differently.
     """
     colour = np.median(lines[0], axis=0)
-    close = np.all(np.abs(lines - colour) <= BORDER_TOLERANCE, axis=2)
-    uniform = close.mean(axis=1) >= BORDER_SHARE
-    depth = int(np.argmin(uniform)) if not uniform.all() else len(uniform)
+    close = np.all(np.abs(lines - colour) <= BORDER_TOLERANCE, axis=2).mean(axis=1)
+    depth = _leading(close >= BORDER_SHARE)
     if depth < MIN_BORDER_SHARE * side:
         return 0
     return depth
+
+
+def _leading(flags: np.ndarray) -> int:
+    return int(np.argmin(flags)) if not flags.all() else len(flags)

@@ -193,6 +193,10 @@ class Matcher:
                 for variant, value in enumerate(view.variants):
                     rows.append((query, view_name, variant))
                     values.append(value)
+            for probe_name, (value, quality) in query.pictures.probes.items():
+                if matchable(value, quality):
+                    rows.append((query, f"probe:{probe_name}", 0))
+                    values.append(value)
         if not values:
             return
         results = self.index.within(hex_codes(values), self.settings.pdq_match_distance)

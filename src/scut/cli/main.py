@@ -310,13 +310,13 @@ def hashsets_list() -> None:
     from scut.hashsets.importer import list_hash_sets
 
     table = Table(title="Hash sets")
-    for column in ("name", "kind", "format", "items", "hashes", "rejected"):
-        table.add_column(
-            column,
-            justify="right" if column in ("items", "hashes", "rejected") else "left",
-        )
-    table.add_column("version")
-    table.add_column("imported")
+    table.add_column("name", overflow="fold", min_width=12)
+    table.add_column("kind", overflow="fold")
+    table.add_column("format")
+    for column in ("items", "hashes", "rejected"):
+        table.add_column(column, justify="right")
+    table.add_column("version", overflow="fold")
+    table.add_column("imported (UTC)", overflow="fold")
     for row in list_hash_sets(_open_database(_settings())):
         table.add_row(
             Text(row.name),

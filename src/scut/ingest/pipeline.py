@@ -140,14 +140,16 @@ class IngestJob:
         exhibit_id = self.prepare()
         run_id = start_run(self.database, exhibit_id, self.sources)
         self.index_store = IndexStore(self.database, self.settings)
+        index = self.index_store.open()
         self.recorder = Recorder(
             self.database,
             exhibit_id,
             self.settings.write_batch_size,
             store=self.store if self.settings.fsync_blobs else None,
             settings=self.settings,
-            index=self.index_store.open(),
+            index=index,
             thumbnails=self.store,
+            digests=self.index_store.digests,
         )
         self.done = recorded_paths(self.database, exhibit_id)
         status = "failed"

@@ -34,6 +34,7 @@ from scut.db.session import Database
 from scut.db.upsert import insert_for
 from scut.errors import ConfigurationError
 from scut.ingest.analyse import FileResult
+from scut.matching.digest_index import DigestIndex
 from scut.matching.index import PdqIndex
 from scut.matching.matcher import FileQuery, Matcher, apply_category
 from scut.settings import Settings
@@ -200,12 +201,14 @@ class Recorder:
         settings: Settings | None = None,
         index: PdqIndex | None = None,
         thumbnails: BlobStore | None = None,
+        digests: DigestIndex | None = None,
     ) -> None:
         self.database = database
         self.store = store
         self.settings = settings or Settings()
         self.index = index
         self.thumbnails = thumbnails
+        self.digests = digests
         self.exhibit_id = exhibit_id
         self.batch_size = batch_size
         self.max_delay = max_delay
@@ -319,7 +322,12 @@ class Recorder:
         if not results:
             return
         matcher = Matcher(
-            session, self.exhibit_id, self.settings, self.index, self.thumbnails
+            session,
+            self.exhibit_id,
+            self.settings,
+            self.index,
+            self.thumbnails,
+            self.digests,
         )
         verdicts = matcher.match([_query(result, media_ids) for result in results])
         for sha256, file_verdict in verdicts.items():

@@ -14,6 +14,11 @@ Small indexes are exhaustive (faiss IndexBinaryFlat). From
 much faster at tens of millions of hashes, at the price of recall that the
 benchmark measures.
 
+Beside it lies the digest index (scut.matching.digest_index): the first
+8 bytes of every MD5, SHA-1 and SHA-256 of the hash sets, so that exact
+matching asks the database only about digests that may be known. It is
+rebuilt whole when hash set entries were added since it was written.
+
 Labels pack the source kind in the top bits and the row id below, so a hit
 names its row without a second table.
 """
@@ -37,6 +42,7 @@ from sqlalchemy.orm import Session
 from scut.db.models import HashEntry, Media, PictureHash, VideoFrame
 from scut.db.session import Database
 from scut.hashing.views import matchable
+from scut.matching.digest_index import DigestIndex
 from scut.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,6 +59,8 @@ HASH_ENTRY = 4
 _KIND_SHIFT = 48
 _ID_MASK = (1 << _KIND_SHIFT) - 1
 
+# Hash set algorithms the digest index covers.
+DIGEST_ALGORITHMS = ("md5", "sha1", "sha256")
 # Rows read per query while catching up with the database.
 _CHUNK = 50_000
 
@@ -202,7 +210,10 @@ class IndexStore:
         self.folder = settings.data_dir / "index"
         self.index_path = self.folder / "pdq.faiss"
         self.state_path = self.folder / "pdq.json"
+        self.digests_path = self.folder / "digests.npy"
+        self.digests_state_path = self.folder / "digests.json"
         self.index: PdqIndex | None = None
+        self.digests: DigestIndex | None = None
         self.watermarks = Watermarks()
         self._dirty = False
 
@@ -211,7 +222,72 @@ class IndexStore:
         if self.index is None:
             self.index = self._read() or self._empty()
         self.catch_up()
+        self._open_digests()
         return self.index
+
+    def _open_digests(self) -> None:
+        with self.database.session() as session:
+            newest = session.scalar(
+                select(func.max(HashEntry.id)).where(
+                    HashEntry.algorithm.in_(DIGEST_ALGORITHMS)
+                )
+            )
+        newest = int(newest or 0)
+        covered = self._digests_watermark()
+        if covered is not None and covered >= newest and self.digests_path.is_file():
+            try:
+                self.digests = DigestIndex.load(self.digests_path)
+                return
+            except (OSError, ValueError) as error:
+                log.warning("Digest index unreadable, rebuilding it: %s", error)
+        self.rebuild_digests()
+
+    def rebuild_digests(self) -> DigestIndex:
+        """Build the digest index of every exact hash set digest, and save it."""
+        with self.database.session() as session:
+            newest = int(
+                session.scalar(
+                    select(func.max(HashEntry.id)).where(
+                        HashEntry.algorithm.in_(DIGEST_ALGORITHMS)
+                    )
+                )
+                or 0
+            )
+            values = session.scalars(
+                select(HashEntry.value)
+                .where(
+                    HashEntry.algorithm.in_(DIGEST_ALGORITHMS),
+                    HashEntry.id <= newest,
+                )
+                .execution_options(yield_per=_CHUNK)
+            )
+            self.digests = DigestIndex.build(values)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.digests.save(self.digests_path)
+        state = {
+            "format": STATE_FORMAT,
+            "database": self._database_key(),
+            "entries": newest,
+        }
+        temporary = self.digests_state_path.with_name(
+            self.digests_state_path.name + ".tmp"
+        )
+        temporary.write_text(json.dumps(state, indent=2))
+        os.replace(temporary, self.digests_state_path)
+        log.info("Digest index rebuilt: %d digests", len(self.digests))
+        return self.digests
+
+    def _digests_watermark(self) -> int | None:
+        try:
+            state = json.loads(self.digests_state_path.read_text())
+        except (OSError, ValueError):
+            return None
+        if state.get("format") != STATE_FORMAT:
+            return None
+        if state.get("database") != self._database_key():
+            return None
+        entries = state.get("entries")
+        return entries if isinstance(entries, int) else None
 
     def catch_up(self) -> int:
         """Add the rows written since the index was last saved; return how many."""
@@ -263,6 +339,7 @@ class IndexStore:
         self.catch_up()
         self._dirty = True
         self.save()
+        self.rebuild_digests()
         return self.index
 
     def _empty(self) -> PdqIndex:

@@ -40,6 +40,7 @@ from scut.db.models import (
 )
 from scut.hashing.views import PictureHashes, matchable
 from scut.matching import verdicts
+from scut.matching.digest_index import DigestIndex
 from scut.matching.features import same_picture
 from scut.matching.index import (
     HASH_ENTRY,
@@ -110,12 +111,15 @@ class Matcher:
         settings: Settings,
         index: PdqIndex | None,
         store: BlobStore | None,
+        digests: DigestIndex | None = None,
     ) -> None:
         self.session = session
         self.exhibit_id = exhibit_id
         self.settings = settings
         self.index = index
         self.store = store
+        # Without a digest index every digest is looked up in the database.
+        self.digests = digests
 
     def match(self, queries: Sequence[FileQuery]) -> dict[str, verdicts.FileVerdict]:
         """Return each file's verdict, keyed by SHA-256."""
@@ -151,6 +155,13 @@ class Matcher:
         for query in queries:
             for algorithm in EXACT_ALGORITHMS:
                 wanted[(algorithm, getattr(query, algorithm))].append(query.sha256)
+        if self.digests is not None and wanted:
+            keys = sorted(wanted)
+            known = self.digests.might_contain([value for _, value in keys])
+            wanted = defaultdict(
+                list,
+                {key: wanted[key] for key, hit in zip(keys, known, strict=True) if hit},
+            )
         if not wanted:
             return
         rows = self.session.execute(

@@ -82,7 +82,9 @@ def rematch(
                     media.sha256: _query(session, store, media)
                     for _, _, _, media in batch
                 }
-                matcher = Matcher(session, exhibit_id, settings, index, store)
+                matcher = Matcher(
+                    session, exhibit_id, settings, index, store, index_store.digests
+                )
                 verdicts = matcher.match(list(queries.values()))
                 now = dt.datetime.now(dt.UTC)
                 for occurrence_id, old_verdict, old_detail, media in batch:

@@ -137,7 +137,8 @@ def _print_lines(console: Console, report: VerificationReport) -> None:
             Text(f"{line.exhibit}/{line.path}"),
             line.verdict,
             match,
-            Text(line.category or ""),
+            # The code alone; the category table above names it.
+            Text((line.category or "").split(":")[0]),
             flag_text(line.victim_identified),
             flag_text(line.offender_identified),
         )

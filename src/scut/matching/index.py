@@ -29,7 +29,8 @@ import json
 import logging
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,9 @@ _ID_MASK = (1 << _KIND_SHIFT) - 1
 
 # Hash set algorithms the digest index covers.
 DIGEST_ALGORITHMS = ("md5", "sha1", "sha256")
+# IVF needs at least one training hash per cluster, and has at least this
+# many clusters, whatever pdq_index_ivf_threshold says.
+MIN_IVF_HASHES = 256
 # Rows read per query while catching up with the database.
 _CHUNK = 50_000
 
@@ -188,7 +192,7 @@ class PdqIndex:
 def _cluster_count(hashes: int) -> int:
     # About four times the square root, as faiss suggests, within bounds
     # that keep training short and clusters full.
-    return int(min(65536, max(256, 4 * math.sqrt(hashes))))
+    return int(min(65536, max(MIN_IVF_HASHES, 4 * math.sqrt(hashes))))
 
 
 @dataclass(slots=True)
@@ -330,7 +334,7 @@ class IndexStore:
         self.watermarks = Watermarks()
         with self.database.session() as session:
             total = _matchable_count(session)
-        if total >= self.settings.pdq_index_ivf_threshold:
+        if total >= max(self.settings.pdq_index_ivf_threshold, MIN_IVF_HASHES):
             self.index = PdqIndex.clustered(
                 self._training_sample(total), self.settings.pdq_index_nprobe
             )
@@ -451,8 +455,11 @@ class IndexStore:
         wanted = min(total, 50 * _cluster_count(total))
         step = max(1, total // wanted)
         values: list[str] = []
-        with self.database.session() as session:
-            for position, value in enumerate(_all_hashes(session)):
+        with (
+            self.database.session() as session,
+            closing(_all_hashes(session)) as hashes,
+        ):
+            for position, value in enumerate(hashes):
                 if position % step == 0:
                     values.append(value)
                     if len(values) >= wanted:
@@ -467,16 +474,19 @@ def _arrays(pairs: list[tuple[int, str]]) -> tuple[np.ndarray, np.ndarray]:
     return labels, hex_codes([value for _, value in pairs])
 
 
-def _all_hashes(session: Session) -> Iterable[str]:
+def _all_hashes(session: Session) -> Generator[str, None, None]:
     for statement in (
         select(Media.pdq).where(Media.pdq.is_not(None), Media.kind == "image"),
         select(PictureHash.pdq),
         select(VideoFrame.pdq),
         select(HashEntry.value).where(HashEntry.algorithm == "pdq"),
     ):
-        for value in session.scalars(statement.execution_options(yield_per=_CHUNK)):
-            if value:
-                yield value
+        result = session.scalars(statement.execution_options(yield_per=_CHUNK))
+        try:
+            yield from (value for value in result if value)
+        finally:
+            # Stopped early, a PostgreSQL server-side cursor stays open.
+            result.close()
 
 
 def _matchable_count(session: Session) -> int:

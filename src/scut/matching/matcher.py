@@ -59,6 +59,8 @@ from scut.storage.blobs import BlobStore
 log = logging.getLogger(__name__)
 
 THUMBNAIL_NAME = "thumb.jpg"
+# How a category taken from a hash set names its source.
+HASH_SET_SOURCE = verdicts.HASH_SET_SOURCE
 EXACT_ALGORITHMS = ("md5", "sha1", "sha256")
 VARIANT_NAMES = (
     "as-is",
@@ -478,7 +480,15 @@ class Matcher:
                 }
         for item in found.values():
             for media_id, match in item.media.items():
-                match.update(categories.get(media_id, {}))
+                category = categories.get(media_id, {})
+                # The same file seen elsewhere is this very media. A category
+                # it took from a hash set came from this matching and must
+                # not feed it back; an analyst's category counts.
+                derived = str(category.get("category_source", "")).startswith(
+                    HASH_SET_SOURCE
+                )
+                if match["how"] != "sha256" or not derived:
+                    match.update(category)
 
 
 def _entry_match(
@@ -539,13 +549,23 @@ def _chunks(values: Sequence[int], size: int = 500) -> Iterable[list[int]]:
 def apply_category(
     session: Session, media_id: int, verdict: verdicts.FileVerdict
 ) -> None:
-    """Give known media the category of its source, unless an analyst set one."""
+    """Give known media the category of its source, unless an analyst set one.
+
+    A category that came from a hash set no longer matching (a set removed
+    or replaced) is cleared, so it cannot outlive its source.
+    """
+    unset_by_analyst = (Media.id == media_id) & Media.category_by_analyst.is_(False)
     if verdict.category is None:
+        session.execute(
+            update(Media)
+            .where(unset_by_analyst, Media.category_source.like(f"{HASH_SET_SOURCE}%"))
+            .values(category_scheme=None, category_code=None, category_source=None)
+        )
         return
     scheme, code, source = verdict.category
     session.execute(
         update(Media)
-        .where(Media.id == media_id, Media.category_by_analyst.is_(False))
+        .where(unset_by_analyst)
         .values(
             category_scheme=scheme, category_code=code, category_source=source[:300]
         )

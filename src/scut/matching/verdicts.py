@@ -20,11 +20,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from scut.hashsets.categories import PROJECTVIC, to_scheme
+from scut.hashsets.items import Category
+
 KNOWN = "known"
 KNOWN_GOOD = "known-good"
 NEAR = "near"
 NEW = "new"
 VERDICTS = (KNOWN, NEAR, NEW, KNOWN_GOOD)
+# How a category taken from a hash set names its source.
+HASH_SET_SOURCE = "hash set "
 # Matches kept in a file's detail, best first.
 MAX_MATCHES = 10
 # Project VIC codes from the gravest to the least grave, to choose among
@@ -109,13 +114,24 @@ def _category(matches: list[dict[str, Any]]) -> tuple[str, str, str] | None:
         if not category:
             continue
         if match["source"] == "hash-set":
-            source = f"hash set {match['hash_set']}"
+            source = f"{HASH_SET_SOURCE}{match['hash_set']}"
         else:
             source = match.get("category_source") or "earlier media"
         sourced.append((category["scheme"], str(category["code"]), source))
     if not sourced:
         return None
-    return min(
-        sourced,
-        key=lambda item: (item[0] != "projectvic", _GRAVITY.get(item[1], 9), item[2]),
-    )
+    return min(sourced, key=_rank)
+
+
+def _rank(item: tuple[str, str, str]) -> tuple[int, bool, str]:
+    """Order categories by gravity in Project VIC terms, whatever their scheme."""
+    scheme, code, source = item
+    if scheme == PROJECTVIC:
+        equivalent: Category | None = Category(scheme, code)
+    else:
+        try:
+            equivalent = to_scheme(Category(scheme, code), PROJECTVIC)
+        except ValueError:
+            equivalent = None
+    gravity = _GRAVITY.get(equivalent.code, 9) if equivalent else 9
+    return gravity, scheme != PROJECTVIC, source

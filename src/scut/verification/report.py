@@ -2,8 +2,10 @@
 
 It answers, per submission and per file: what is already known, in which
 category, in which series, whether the victims and offenders are already
-identified, and which of the centre's cases to contact. It names no person
-and holds no personal data: identification is a yes, no or unknown.
+identified, and which of the centre's cases to contact. It names no
+victim or offender and holds none of their personal data: identification
+is a yes, no or unknown. The officer named is the unit's own, from the
+submission.
 """
 
 from __future__ import annotations

@@ -55,6 +55,9 @@ VIEW_NAMES = (TRIMMED, *CENTRAL_CROPS)
 # fitted to this size: PDQ reduces every input to 64x64, and a quarter of
 # the pixels makes each hash four times cheaper.
 VIEW_INPUT_SIZE = 256
+# Probes search only where plain PDQ and the views failed, so they are
+# hashed smaller still.
+PROBE_INPUT_SIZE = 160
 # Probes: (name, side cut, share cut) and (name, band side, band share).
 SIDE_CUTS = tuple(
     (f"cut-{side}-{round(share * 100)}", side, share)
@@ -131,7 +134,7 @@ def picture_hashes(image: Image.Image) -> PictureHashes:
         cropped = _central(small, share)
         if cropped is not None:
             views[name] = _view(cropped)
-    return PictureHashes(full, views, shares, _probes(small))
+    return PictureHashes(full, views, shares, _probes(_fit(small, PROBE_INPUT_SIZE)))
 
 
 def _probes(pixels: np.ndarray) -> dict[str, tuple[str, int]]:
@@ -241,11 +244,20 @@ def _border_depth(lines: np.ndarray, side: int) -> int:
     The border's colour is the median of the outermost line, so a frame of
     any colour counts, not only black. Bands that hold text (captions) are
     left to the band probes: a looser rule here would also cut plain skies,
-    and cut a copy and its original differently.
+    and cut a copy and its original differently. Lines are read in growing
+    blocks, since most pictures have no border and stop at the first few.
     """
     colour = np.median(lines[0], axis=0)
-    close = np.all(np.abs(lines - colour) <= BORDER_TOLERANCE, axis=2).mean(axis=1)
-    depth = _leading(close >= BORDER_SHARE)
+    depth = 0
+    block = 8
+    while depth < len(lines):
+        chunk = lines[depth : depth + block]
+        close = np.all(np.abs(chunk - colour) <= BORDER_TOLERANCE, axis=2).mean(axis=1)
+        uniform = _leading(close >= BORDER_SHARE)
+        depth += uniform
+        if uniform < len(chunk):
+            break
+        block *= 2
     if depth < MIN_BORDER_SHARE * side:
         return 0
     return depth

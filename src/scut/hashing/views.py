@@ -65,9 +65,9 @@ SIDE_CUTS = tuple(
     for share in (0.05, 0.1)
 )
 BANDS = tuple(
-    (f"band-{side}-{round(share * 100)}", side, share)
+    (f"band-{side}-{share * 100:g}", side, share)
     for side in ("top", "bottom")
-    for share in (0.1, 0.15, 0.2)
+    for share in (0.1, 0.125, 0.15, 0.175, 0.2)
 )
 
 

@@ -2,7 +2,7 @@
 
 ``DigestIndex`` keeps the first 8 bytes of every known digest as one sorted
 numpy array of uint64, 8 bytes per digest whatever the algorithm, so tens of
-millions of known digests fit in a few hundred megabytes. A lookup answers
+millions of known digests fit in a few hundred megabytes. A lookup returns
 "maybe known" or "certainly unknown":
 
 - A digest that was added is always reported (no false negatives).
@@ -34,9 +34,10 @@ log = logging.getLogger(__name__)
 PREFIX_BYTES = 8
 # Hex digits of the digests accepted: MD5, SHA-1 and SHA-256.
 DIGEST_HEX_LENGTHS = (32, 40, 64)
-# Digests parsed at a time while building, and elements checked at a time
-# by the blockwise passes over the array; both bound temporary memory.
+# Digests parsed at a time while building. It bounds the strings held.
 BUILD_CHUNK = 1 << 18
+# Array elements per step of the passes that check order and drop
+# duplicates. It bounds their temporary arrays.
 _BLOCK = 1 << 22
 
 _DIGEST = re.compile(r"[0-9A-Fa-f]{32}|[0-9A-Fa-f]{40}|[0-9A-Fa-f]{64}")
@@ -78,21 +79,18 @@ class DigestIndex:
 
         Each value is an MD5, SHA-1 or SHA-256 digest in hex of either case.
         Duplicates are stored once. Only the prefixes are kept, never the
-        strings, so memory grows by 8 bytes per value. With
-        ``expected_count`` the array is allocated once and sorted in place.
-        Without it, sorted chunks are concatenated and merged, which needs
-        up to about 20 bytes per value for a moment. More values than
-        ``expected_count`` are accepted, because the array grows.
+        strings, and they are sorted in place. With ``expected_count`` the
+        array is allocated once, so memory stays near 8 bytes per value.
+        Without it, or when more values come, the array grows by half its
+        size when full, and numpy zero-fills the added part, so memory can
+        reach about 12 bytes per value until the spare part is released.
 
         Raises ValueError naming the first value that is not such a digest.
         """
         if expected_count is not None and expected_count < 0:
             raise ValueError(f"expected_count must be 0 or more, got {expected_count}")
-        values = iter(hex_values)
-        if expected_count is None:
-            prefixes = _merge_sorted_chunks(values)
-        else:
-            prefixes = _fill_buffer(values, expected_count)
+        initial_size = BUILD_CHUNK if expected_count is None else expected_count
+        prefixes = _read_prefixes(iter(hex_values), initial_size)
         prefixes = _drop_duplicates(prefixes)
         log.info("Built a digest index of %d distinct prefixes", len(prefixes))
         return cls(prefixes)
@@ -147,9 +145,10 @@ class DigestIndex:
         found = np.zeros(len(keys), dtype=np.bool_)
         if not len(keys) or not len(self._prefixes):
             return found
-        # Binary search in key order: numpy starts each search from the
-        # previous result, so sorted keys touch far fewer cache lines
-        # (about three times faster at 50 million prefixes).
+        # Search in key order, because numpy starts each binary search from
+        # the previous result and sorted keys touch far fewer cache lines.
+        # At 50 million prefixes on a 2-core AMD EPYC this took 0.6 us per
+        # lookup against 1.8 us for unsorted keys, sorting included.
         order = np.argsort(keys)
         sorted_keys = keys[order]
         positions = np.searchsorted(self._prefixes, sorted_keys)
@@ -201,26 +200,13 @@ def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
         yield chunk
 
 
-def _merge_sorted_chunks(values: Iterable[str]) -> Prefixes:
-    runs: list[Prefixes] = []
-    for chunk in _chunks(values):
-        runs.append(np.sort(_parse_prefixes(chunk)))
-    if not runs:
-        return np.zeros(0, dtype=np.uint64)
-    merged = np.concatenate(runs)
-    del runs
-    # Timsort finds the sorted runs and merges them.
-    merged.sort(kind="stable")
-    return merged
-
-
-def _fill_buffer(values: Iterable[str], expected_count: int) -> Prefixes:
-    buffer = np.empty(expected_count, dtype=np.uint64)
+def _read_prefixes(values: Iterable[str], initial_size: int) -> Prefixes:
+    """Return the sorted prefixes of ``values``, duplicates included."""
+    buffer = np.empty(initial_size, dtype=np.uint64)
     filled = 0
     for chunk in _chunks(values):
         end = filled + len(chunk)
         if end > len(buffer):
-            log.debug("Digest index grows past the %d values expected", len(buffer))
             buffer.resize(max(end, len(buffer) + len(buffer) // 2), refcheck=False)
         buffer[filled:end] = _parse_prefixes(chunk)
         filled = end

@@ -25,8 +25,9 @@ ORB_FEATURES = 1000
 RATIO = 0.8
 # RANSAC reprojection error, in pixels of a thumbnail of ~320 pixels.
 REPROJECTION_PIXELS = 4.0
-# Agreeing keypoints must span this share of each picture's area.
-MIN_COVERAGE = 0.25
+# Agreeing keypoints must span this share of each picture's area, so that
+# a shared logo or watermark alone does not make two pictures match.
+MIN_COVERAGE = 0.15
 # A copy may be scaled, but not by more than this factor either way.
 MAX_SCALE = 4.0
 # Thumbnails are scaled to this longer side before features are taken.
@@ -75,26 +76,48 @@ def features_of(jpeg: bytes, mirrored: bool = False) -> Features | None:
     return Features(points, descriptors, grey.shape[1], grey.shape[0])
 
 
+class QueryFeatures:
+    """The features of one query thumbnail, as is and mirrored, taken once.
+
+    A file is compared with several candidates; its own keypoints are the
+    same each time. The mirrored set is only computed if a comparison needs
+    it.
+    """
+
+    def __init__(self, jpeg: bytes) -> None:
+        self.jpeg = jpeg
+        self.plain = features_of(jpeg)
+        self._mirrored: Features | None = None
+
+    @property
+    def mirrored(self) -> Features | None:
+        """The features of the query mirrored left to right."""
+        if self._mirrored is None:
+            self._mirrored = features_of(self.jpeg, mirrored=True)
+        return self._mirrored
+
+
 def same_picture(
-    query: bytes, candidate: bytes, min_inliers: int
+    query: bytes | QueryFeatures, candidate: bytes, min_inliers: int
 ) -> FeatureMatch | None:
     """Return how two thumbnails match by local features, or None if they do not.
 
-    The query is also tried mirrored, since ORB descriptors are not mirror
-    invariant and a mirrored crop is a common edit.
+    The query is tried mirrored only when it does not match as it is,
+    since ORB descriptors are not mirror invariant and a mirrored crop is
+    a common edit.
     """
+    features = query if isinstance(query, QueryFeatures) else QueryFeatures(query)
     target = features_of(candidate)
     if target is None or target.descriptors is None:
         return None
-    best: FeatureMatch | None = None
     for mirrored in (False, True):
-        source = features_of(query, mirrored)
+        source = features.mirrored if mirrored else features.plain
         if source is None or source.descriptors is None:
             return None
         found = _match(source, target, min_inliers, mirrored)
-        if found is not None and (best is None or found.inliers > best.inliers):
-            best = found
-    return best
+        if found is not None:
+            return found
+    return None
 
 
 def _match(

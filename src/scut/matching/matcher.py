@@ -41,7 +41,7 @@ from scut.db.models import (
 from scut.hashing.views import PictureHashes, matchable
 from scut.matching import verdicts
 from scut.matching.digest_index import DigestIndex
-from scut.matching.features import same_picture
+from scut.matching.features import QueryFeatures, same_picture
 from scut.matching.index import (
     HASH_ENTRY,
     MEDIA_FULL,
@@ -365,6 +365,7 @@ class Matcher:
         thumbnail = self._thumbnail(query.sha256)
         if thumbnail is None:
             return
+        features = QueryFeatures(thumbnail)
         digests = dict(
             self.session.execute(
                 select(Media.id, Media.sha256).where(
@@ -379,7 +380,7 @@ class Matcher:
             other = self._thumbnail(sha256)
             if other is None:
                 continue
-            result = same_picture(thumbnail, other, self.settings.feature_min_inliers)
+            result = same_picture(features, other, self.settings.feature_min_inliers)
             if result is None:
                 continue
             found[query.sha256].media[media_id] = {

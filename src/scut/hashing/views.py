@@ -55,9 +55,6 @@ VIEW_NAMES = (TRIMMED, *CENTRAL_CROPS)
 # fitted to this size: PDQ reduces every input to 64x64, and a quarter of
 # the pixels makes each hash four times cheaper.
 VIEW_INPUT_SIZE = 256
-# Probes search only where plain PDQ and the views failed, so they are
-# hashed smaller still.
-PROBE_INPUT_SIZE = 160
 # Probes: (name, side cut, share cut) and (name, band side, band share).
 SIDE_CUTS = tuple(
     (f"cut-{side}-{round(share * 100)}", side, share)
@@ -134,7 +131,7 @@ def picture_hashes(image: Image.Image) -> PictureHashes:
         cropped = _central(small, share)
         if cropped is not None:
             views[name] = _view(cropped)
-    return PictureHashes(full, views, shares, _probes(_fit(small, PROBE_INPUT_SIZE)))
+    return PictureHashes(full, views, shares, _probes(small))
 
 
 def _probes(pixels: np.ndarray) -> dict[str, tuple[str, int]]:

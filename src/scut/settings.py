@@ -77,7 +77,8 @@ class Settings(BaseSettings):
     # clustered (IVF, approximate) from it on; `scut index rebuild` switches.
     pdq_index_ivf_threshold: int = Field(default=2_000_000, ge=1)
     # Clusters an IVF index searches per query; more is slower and surer.
-    pdq_index_nprobe: int = Field(default=48, ge=1)
+    # At 10 million hashes 128 kept 98.5% of planted matches, 48 only 94%.
+    pdq_index_nprobe: int = Field(default=128, ge=1)
 
     @property
     def resolved_database_url(self) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
@@ -61,7 +62,15 @@ def main(
 
 
 def _settings(workers: int | None = None) -> Settings:
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"SCUT_{'_'.join(str(part) for part in item['loc']).upper()}: {item['msg']}"
+            for item in error.errors()
+        )
+        stderr.print(f"[bold red]Error:[/] invalid setting: {escape(problems)}")
+        raise typer.Exit(code=1) from None
     if workers is not None:
         if workers < 1:
             raise typer.BadParameter(f"--workers must be at least 1, got {workers}")
@@ -316,7 +325,7 @@ def hashsets_list() -> None:
     for column in ("items", "hashes", "rejected"):
         table.add_column(column, justify="right")
     table.add_column("version", overflow="fold")
-    table.add_column("imported (UTC)", overflow="fold")
+    table.add_column("imported", no_wrap=True)
     for row in list_hash_sets(_open_database(_settings())):
         table.add_row(
             Text(row.name),
@@ -326,7 +335,7 @@ def hashsets_list() -> None:
             str(row.entries),
             str(row.rejected),
             Text(row.version),
-            f"{row.imported_at:%Y-%m-%d %H:%M}",
+            f"{row.imported_at:%Y-%m-%d}",
         )
     stdout.print(table)
 
@@ -343,6 +352,10 @@ def hashsets_remove(
     except ScutError as error:
         raise _fail(error) from error
     stdout.print(f"Removed hash set {escape(name)} with {removed} hashes")
+    stdout.print(
+        "Verdicts it gave stand until matched again: scut match --all "
+        "(or --case, --submission)"
+    )
 
 
 @app.command()

@@ -65,6 +65,7 @@ DIGEST_ALGORITHMS = ("md5", "sha1", "sha256")
 # IVF needs at least one training hash per cluster, and has at least this
 # many clusters, whatever pdq_index_ivf_threshold says.
 MIN_IVF_HASHES = 256
+MAX_CLUSTERS = 4096
 # Rows read per query while catching up with the database.
 _CHUNK = 50_000
 
@@ -126,9 +127,16 @@ class PdqIndex:
         return cls(faiss.IndexBinaryIDMap(faiss.IndexBinaryFlat(BITS)), "flat", 1)
 
     @classmethod
-    def clustered(cls, sample: np.ndarray, nprobe: int) -> PdqIndex:
-        """Return an empty IVF index with clusters trained on ``sample``."""
-        lists = _cluster_count(len(sample))
+    def clustered(
+        cls, sample: np.ndarray, nprobe: int, expected: int | None = None
+    ) -> PdqIndex:
+        """Return an empty IVF index with clusters trained on ``sample``.
+
+        The number of clusters follows ``expected``, the number of hashes
+        the index will hold (the sample's size if not given), but never
+        exceeds the sample, since each cluster needs a training hash.
+        """
+        lists = min(_cluster_count(expected or len(sample)), len(sample))
         quantizer = faiss.IndexBinaryFlat(BITS)
         ivf = faiss.IndexBinaryIVF(quantizer, BITS, lists)
         ivf.train(sample)
@@ -190,9 +198,10 @@ class PdqIndex:
 
 
 def _cluster_count(hashes: int) -> int:
-    # About four times the square root, as faiss suggests, within bounds
-    # that keep training short and clusters full.
-    return int(min(65536, max(MIN_IVF_HASHES, 4 * math.sqrt(hashes))))
+    # About four times the square root, as faiss suggests, at most
+    # MAX_CLUSTERS: training time grows with clusters times sample size,
+    # and 4,096 clusters trained in about a minute at 10 million hashes.
+    return int(min(MAX_CLUSTERS, max(MIN_IVF_HASHES, 4 * math.sqrt(hashes))))
 
 
 @dataclass(slots=True)
@@ -336,7 +345,7 @@ class IndexStore:
             total = _matchable_count(session)
         if total >= max(self.settings.pdq_index_ivf_threshold, MIN_IVF_HASHES):
             self.index = PdqIndex.clustered(
-                self._training_sample(total), self.settings.pdq_index_nprobe
+                self._training_sample(total), self.settings.pdq_index_nprobe, total
             )
         else:
             self.index = PdqIndex.flat()

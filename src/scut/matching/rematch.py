@@ -11,9 +11,11 @@ without variants.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -90,7 +92,9 @@ def rematch(
                 for occurrence_id, old_verdict, old_detail, media in batch:
                     verdict = verdicts[media.sha256]
                     apply_category(session, media.id, verdict)
-                    if (verdict.verdict, verdict.detail) != (old_verdict, old_detail):
+                    if verdict.verdict != old_verdict or _canonical(
+                        verdict.detail
+                    ) != _canonical(old_detail):
                         changed += 1
                     session.execute(
                         update(Occurrence)
@@ -151,3 +155,8 @@ def _pictures(session: Session, store: FileBlobStore, media: Media) -> PictureHa
     }
     full = PdqView(media.pdq, media.pdq_quality, (media.pdq,))
     return PictureHashes(full, views, None)
+
+
+def _canonical(detail: dict[str, Any]) -> str:
+    # A detail read back from JSON has lists where a fresh one has tuples.
+    return json.dumps(detail, sort_keys=True, default=str)

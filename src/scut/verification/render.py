@@ -28,6 +28,14 @@ VERDICT_TEXT = {
 }
 # Files listed in the terminal; the JSON, HTML and PDF list every file.
 MAX_TERMINAL_LINES = 50
+LEGEND = (
+    "known: the same file is in a hash set of known material or was recorded "
+    "in another case. near: a copy that looks the same (resized, cropped, "
+    "turned, recompressed) found by its perceptual hash, with the PDQ "
+    "distance in bits (0 to 31), or by local features; check it by eye. "
+    "new: nothing matched. known-good: a common file (operating system, "
+    "software) set aside."
+)
 
 
 def flag_text(value: bool | None) -> str:
@@ -49,7 +57,9 @@ def to_html(report: VerificationReport) -> str:
         autoescape=select_autoescape(["html", "j2"]),
     )
     template = environment.get_template("report.html.j2")
-    return template.render(r=report, verdict_text=VERDICT_TEXT, flag=flag_text)
+    return template.render(
+        r=report, verdict_text=VERDICT_TEXT, flag=flag_text, legend=LEGEND
+    )
 
 
 def write_pdf(report: VerificationReport, path: Path) -> None:

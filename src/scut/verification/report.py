@@ -66,6 +66,16 @@ class FileLine:
     offender_identified: bool | None
     cases: list[str]
     hash_sets: list[str]
+    alert: bool = False
+
+    @property
+    def source(self) -> str:
+        """What the file matched, in words: the hash sets, else the cases."""
+        if self.hash_sets:
+            return "set " + ", ".join(self.hash_sets)
+        if self.cases:
+            return "case " + ", ".join(self.cases)
+        return ""
 
 
 @dataclass(slots=True)
@@ -144,8 +154,8 @@ def build_report(database: Database, submission_id: int) -> VerificationReport:
         seizure_date=submission.seizure_date.isoformat()
         if submission.seizure_date
         else None,
-        received_at=submission.received_at.isoformat(timespec="seconds"),
-        generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        received_at=_utc_text(submission.received_at),
+        generated_at=_utc_text(dt.datetime.now(dt.UTC)),
         exhibits=list(exhibits.values()),
         files=len(occurrences),
         by_verdict={verdict: 0 for verdict in VERDICTS},
@@ -165,7 +175,7 @@ def build_report(database: Database, submission_id: int) -> VerificationReport:
         line = _line(exhibits[exhibit_id], path, sha256, verdict, detail)
         report.lines.append(line)
         report.by_verdict[verdict] = report.by_verdict.get(verdict, 0) + 1
-        if line.category:
+        if line.category and verdict == "known":
             categories[line.category] += 1
         report.victim_identified_files += line.victim_identified is True
         report.offender_identified_files += line.offender_identified is True
@@ -189,6 +199,12 @@ def build_report(database: Database, submission_id: int) -> VerificationReport:
     return report
 
 
+def _utc_text(moment: dt.datetime) -> str:
+    if moment.tzinfo is None:  # SQLite hands back naive UTC times
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _line(
     exhibit: str, path: str, sha256: str, verdict: str, detail: dict[str, Any]
 ) -> FileLine:
@@ -210,6 +226,7 @@ def _line(
         offender_identified=detail.get("offender_identified"),
         cases=list(detail.get("cases", [])),
         hash_sets=sorted({m["hash_set"] for m in matches if m.get("hash_set")}),
+        alert=bool(detail.get("alert")),
     )
 
 

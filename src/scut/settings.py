@@ -6,11 +6,12 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import ByteSize, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
+MIN_WORKER_MEMORY = 2 * GIB
 
 
 class Settings(BaseSettings):
@@ -27,12 +28,13 @@ class Settings(BaseSettings):
     workers: int = 0
     # Files up to this size are read into memory once; larger ones are
     # streamed through the digests into the blob store and decoded from there.
-    in_memory_max_bytes: int = 256 * MIB
+    in_memory_max_bytes: ByteSize = ByteSize(256 * MIB)
     # Results written to the database per transaction.
     write_batch_size: int = 200
-    # Address space of one worker process, in bytes; a file that needs more
-    # is recorded as out of memory. 0 means no limit.
-    worker_memory_bytes: int = 6 * GIB
+    # Address space of one worker process (bytes, or "6GiB"); a file that
+    # needs more is recorded as out of memory. 0 means no limit. Below
+    # MIN_WORKER_MEMORY the libraries a worker loads do not fit.
+    worker_memory_bytes: ByteSize = ByteSize(6 * GIB)
     # Seconds one file may take to analyse before it is recorded as timed out.
     file_timeout_seconds: int = 300
     # Sync new blobs to disk (one syncfs per batch) before the rows that
@@ -43,13 +45,13 @@ class Settings(BaseSettings):
     # Archive limits: members nested deeper than this are not opened.
     archive_max_depth: int = 5
     # An archive member larger than this (after decompression) is rejected.
-    archive_max_member_bytes: int = 8 * GIB
+    archive_max_member_bytes: ByteSize = ByteSize(8 * GIB)
     # Bytes one archive may expand to, its nested archives included.
-    archive_max_total_bytes: int = 64 * GIB
+    archive_max_total_bytes: ByteSize = ByteSize(64 * GIB)
     # A member whose decompressed size passes this multiple of its compressed
     # size, once past archive_ratio_floor_bytes, is rejected as a bomb.
     archive_max_ratio: int = 200
-    archive_ratio_floor_bytes: int = 16 * MIB
+    archive_ratio_floor_bytes: ByteSize = ByteSize(16 * MIB)
     # Members per archive, to stop archives of millions of empty entries.
     archive_max_members: int = 1_000_000
 
@@ -79,6 +81,15 @@ class Settings(BaseSettings):
     # Clusters an IVF index searches per query; more is slower and surer.
     # At 10 million hashes 128 kept 98.5% of planted matches, 48 only 94%.
     pdq_index_nprobe: int = Field(default=128, ge=1)
+
+    @field_validator("worker_memory_bytes")
+    @classmethod
+    def _worker_memory_fits(cls, value: ByteSize) -> ByteSize:
+        if 0 < value < MIN_WORKER_MEMORY:
+            raise ValueError(
+                f"must be 0 (no limit) or at least {MIN_WORKER_MEMORY // GIB} GiB"
+            )
+        return value
 
     @property
     def resolved_database_url(self) -> str:

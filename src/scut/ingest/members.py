@@ -54,7 +54,7 @@ class ExpansionBudget:
     """Bytes one archive, its nested archives included, may still expand to."""
 
     def __init__(self, settings: Settings) -> None:
-        self.remaining = settings.archive_max_total_bytes
+        self.remaining: int = settings.archive_max_total_bytes
         self.limit = settings.archive_max_total_bytes
         # A 7z extraction thread and the reader of a nested archive may
         # spend from the same budget at once.

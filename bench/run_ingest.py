@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import threading
 import time
@@ -104,9 +103,9 @@ def main() -> None:
         "startup_seconds": round(times[0] - started, 3) if times else None,
         "steady_files_per_second": round(steady, 2),
         "main_cpu_seconds": round(main_cpu, 3),
-        "peak_rss_main_mb": round(
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
-        ),
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so it
+        # would report the bench parent's peak when that was larger.
+        "peak_rss_main_mb": round(_peak_kb(os.getpid()) / 1024, 1),
         "peak_rss_worker_mb": round(sampler.peak_kb / 1024, 1),
     }
     print(json.dumps(result))

@@ -9,8 +9,9 @@ the two arrived first.
 
 A picture also gets probes, which only search and are not indexed. Some
 are windows placed where the original's central 80% would sit if one side
-of the picture had been cut by 5% or 10%. The others leave out a band of
-10-20% at the top or bottom, where a caption would be.
+of the picture had been cut by 5% or 10%. The others leave out a band at
+the top or bottom that looks like a caption strip: rows of one colour
+with some text on them.
 
 Each hash comes with its eight dihedral variants (rotations and mirrors),
 computed from one DCT. A query searches with all eight, because a rotated
@@ -61,11 +62,13 @@ SIDE_CUTS = tuple(
     for side in ("left", "right", "top", "bottom")
     for share in (0.05, 0.1)
 )
-BANDS = tuple(
-    (f"band-{side}-{share * 100:g}", side, share)
-    for side in ("top", "bottom")
-    for share in (0.1, 0.125, 0.15, 0.175, 0.2)
-)
+# A caption band is found by its rows: from the edge inwards, rows where at
+# least BAND_SHARE of the pixels have the edge's colour (text leaves the
+# rest), or the last row of the edge's colour before the picture starts.
+# A band must take between MIN_BAND and MAX_BAND of the height.
+BAND_SHARE = 0.5
+MIN_BAND = 0.05
+MAX_BAND = 0.35
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +139,7 @@ def picture_hashes(image: Image.Image) -> PictureHashes:
 
 def _probes(pixels: np.ndarray) -> dict[str, tuple[str, int]]:
     probes = {}
-    for name, box in _probe_boxes():
+    for name, box in [*_cut_boxes(), *_band_boxes(pixels)]:
         window = _window(pixels, box)
         if window is None:
             continue
@@ -145,8 +148,8 @@ def _probes(pixels: np.ndarray) -> dict[str, tuple[str, int]]:
     return probes
 
 
-def _probe_boxes() -> list[tuple[str, tuple[float, float, float, float]]]:
-    """Return each probe's window as (left, top, right, bottom) shares."""
+def _cut_boxes() -> list[tuple[str, tuple[float, float, float, float]]]:
+    """Return each cut probe's window as (left, top, right, bottom) shares."""
     inner = CENTRAL_CROPS["center80"]
     low, high = (1 - inner) / 2, (1 + inner) / 2
     boxes = []
@@ -159,12 +162,38 @@ def _probe_boxes() -> list[tuple[str, tuple[float, float, float, float]]]:
             boxes.append((name, (span[0], low, span[1], high)))
         else:
             boxes.append((name, (low, span[0], high, span[1])))
-    for name, side, share in BANDS:
-        if side == "top":
-            boxes.append((name, (0.0, share, 1.0, 1.0)))
-        else:
-            boxes.append((name, (0.0, 0.0, 1.0, 1 - share)))
     return boxes
+
+
+def _band_boxes(
+    pixels: np.ndarray,
+) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """Return windows that leave out what may be a caption band."""
+    height = pixels.shape[0]
+    signed = pixels.astype(np.int16)
+    boxes = []
+    for side, lines in (("top", signed), ("bottom", signed[::-1])):
+        for depth in sorted(_band_depths(lines, height)):
+            share = depth / height
+            box = (
+                (0.0, share, 1.0, 1.0) if side == "top" else (0.0, 0.0, 1.0, 1 - share)
+            )
+            boxes.append((f"band-{side}-{depth}", box))
+    return boxes
+
+
+def _band_depths(lines: np.ndarray, height: int) -> set[int]:
+    reach = int(MAX_BAND * height)
+    colour = np.median(lines[0], axis=0)
+    close = np.all(
+        np.abs(lines[: reach + 1] - colour) <= BORDER_TOLERANCE, axis=2
+    ).mean(axis=1)
+    depths = {_leading(close >= BAND_SHARE)}
+    uniform = close >= BORDER_SHARE
+    edges = np.nonzero(uniform[:-1] & ~uniform[1:])[0]
+    if edges.size:
+        depths.add(int(edges[-1]) + 1)
+    return {depth for depth in depths if MIN_BAND * height <= depth <= reach}
 
 
 def _window(

@@ -248,3 +248,15 @@ def _hex_with_ones(count: int) -> str:
 )
 def test_matchable_gate(ones: int, quality: int | None, expected: bool) -> None:
     assert matchable(_hex_with_ones(ones), quality) is expected
+
+
+def test_views_off_hashes_only_the_picture_as_shown() -> None:
+    picture = Image.new("RGB", (300, 200), (40, 90, 160))
+    ImageDraw.Draw(picture).ellipse((40, 30, 200, 170), fill=(230, 200, 40))
+
+    hashes = picture_hashes(picture, views=False)
+    complete = picture_hashes(picture)
+
+    assert hashes.views == {} and hashes.probes == {}
+    assert hashes.full == complete.full
+    assert set(complete.views) >= {"center90", "center80"}

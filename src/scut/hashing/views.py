@@ -114,18 +114,24 @@ def matchable(value: str, quality: int | None) -> bool:
     return MIN_ONE_BITS <= ones <= MAX_ONE_BITS
 
 
-def picture_hashes(image: Image.Image) -> PictureHashes:
-    """Hash an RGB picture as shown, inside its borders and its central crops."""
+def picture_hashes(image: Image.Image, views: bool = True) -> PictureHashes:
+    """Hash an RGB picture as shown, inside its borders and its central crops.
+
+    With ``views`` false only the picture as shown is hashed: about a
+    third of the cost, but crops, padding and captions go unmatched.
+    """
     pixels = _pdq_input(image, PDQ_INPUT_SIZE)
     full = _view(pixels)
+    if not views:
+        return PictureHashes(full, {}, None)
     small = _fit(pixels, VIEW_INPUT_SIZE)
-    views: dict[str, PdqView] = {}
+    extra: dict[str, PdqView] = {}
     box = _content_box(small)
     shares = None
     if box is not None:
         left, top, right, bottom = box
         height, width = small.shape[:2]
-        views[TRIMMED] = _view(np.ascontiguousarray(small[top:bottom, left:right]))
+        extra[TRIMMED] = _view(np.ascontiguousarray(small[top:bottom, left:right]))
         shares = (left / width, top / height, right / width, bottom / height)
     # Crops and probes are taken of the whole picture: trimming depends on
     # content (a plain sky can pass for a band), so a copy and its original
@@ -133,8 +139,8 @@ def picture_hashes(image: Image.Image) -> PictureHashes:
     for name, share in CENTRAL_CROPS.items():
         cropped = _central(small, share)
         if cropped is not None:
-            views[name] = _view(cropped)
-    return PictureHashes(full, views, shares, _probes(small))
+            extra[name] = _view(cropped)
+    return PictureHashes(full, extra, shares, _probes(small))
 
 
 def _probes(pixels: np.ndarray) -> dict[str, tuple[str, int]]:

@@ -237,7 +237,9 @@ class Analyser:
         except (RuntimeError, ValueError, MemoryError) as error:
             result.failures.append(("metadata", str(error)[:500]))
         try:
-            image = analyse_image(data, self.settings.thumbnail_size)
+            image = analyse_image(
+                data, self.settings.thumbnail_size, self.settings.picture_views
+            )
         except FileFailure as failure:
             result.failures.append((failure.stage, failure.reason))
             return

@@ -75,8 +75,13 @@ class ImageAnalysis:
         return PdqHash(self.hashes.full.hex, self.hashes.full.quality)
 
 
-def analyse_image(data: bytes, thumbnail_size: int) -> ImageAnalysis:
+def analyse_image(
+    data: bytes, thumbnail_size: int, views: bool = True
+) -> ImageAnalysis:
     """Decode a picture and return its size, PDQ hashes and thumbnail.
+
+    Without ``views`` only the hash of the whole picture and its variants
+    are taken (see scut.hashing.views).
 
     Raises FileFailure with stage "decode" when the picture cannot be
     decoded, including a size over Pillow's MAX_IMAGE_PIXELS.
@@ -84,7 +89,7 @@ def analyse_image(data: bytes, thumbnail_size: int) -> ImageAnalysis:
     image, width, height, image_format = _decode_small(data)
     try:
         image = _displayed(image)
-        hashes = picture_hashes(image)
+        hashes = picture_hashes(image, views=views)
         thumbnail = _thumbnail(image, thumbnail_size)
     finally:
         image.close()

@@ -81,7 +81,7 @@ def rematch(
             batch = occurrences[start : start + BATCH_SIZE]
             with database.session() as session, session.begin():
                 queries = {
-                    media.sha256: _query(session, store, media)
+                    media.sha256: _query(session, store, media, settings)
                     for _, _, _, media in batch
                 }
                 matcher = Matcher(
@@ -113,7 +113,9 @@ def rematch(
     return RematchReport(files, changed, by_verdict)
 
 
-def _query(session: Session, store: FileBlobStore, media: Media) -> FileQuery:
+def _query(
+    session: Session, store: FileBlobStore, media: Media, settings: Settings
+) -> FileQuery:
     query = FileQuery(
         sha256=media.sha256,
         sha1=media.sha1,
@@ -132,16 +134,18 @@ def _query(session: Session, store: FileBlobStore, media: Media) -> FileQuery:
             )
         ]
     elif media.kind == "image" and media.pdq and media.pdq_quality is not None:
-        query.pictures = _pictures(session, store, media)
+        query.pictures = _pictures(session, store, media, settings)
     return query
 
 
-def _pictures(session: Session, store: FileBlobStore, media: Media) -> PictureHashes:
+def _pictures(
+    session: Session, store: FileBlobStore, media: Media, settings: Settings
+) -> PictureHashes:
     if store.has_original(media.sha256):
         try:
             with store.open_original(media.sha256) as handle:
                 data = handle.read()
-            return analyse_image(data, 32).hashes
+            return analyse_image(data, 32, settings.picture_views).hashes
         except (FileFailure, OSError) as error:
             log.warning("Could not hash %s again: %s", media.sha256, error)
     assert media.pdq is not None and media.pdq_quality is not None

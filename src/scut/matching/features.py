@@ -6,8 +6,8 @@ its original. For the few indexed pictures that close, ORB keypoints of the
 two thumbnails are matched and a similarity transform (rotation, scale,
 shift) is fitted with RANSAC. Two pictures are the same when enough
 keypoints agree on one transform and those keypoints cover a large part of
-both pictures; the coverage rule keeps a shared logo or watermark from
-making distinct photos match.
+both pictures. The coverage rule is there so that a shared logo or
+watermark cannot make distinct photos match.
 """
 
 from __future__ import annotations

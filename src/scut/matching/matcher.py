@@ -6,9 +6,9 @@ nothing:
 1. exact: its MD5, SHA-1 and SHA-256 against hash set entries, and its
    SHA-256 against media recorded in other exhibits;
 2. near: every PDQ view of a picture (as shown, trimmed, central crops),
-   each with its eight rotations and mirrors, against the PDQ index at
-   ``pdq_match_distance``; a video by the share of its frame hashes that
-   match one earlier video's frames;
+   each with its eight rotations and mirrors, and its probes, against the
+   PDQ index at ``pdq_match_distance``. A video matches by the share of
+   its frame hashes that match one earlier video's frames;
 3. local features: for a picture still unmatched, the nearest indexed
    pictures up to ``pdq_candidate_distance`` are compared with its
    thumbnail by ORB keypoints (scut.matching.features).
@@ -59,7 +59,7 @@ from scut.storage.blobs import BlobStore
 log = logging.getLogger(__name__)
 
 THUMBNAIL_NAME = "thumb.jpg"
-# How a category taken from a hash set names its source.
+# Prefix of a category source that names a hash set.
 HASH_SET_SOURCE = verdicts.HASH_SET_SOURCE
 EXACT_ALGORITHMS = ("md5", "sha1", "sha256")
 VARIANT_NAMES = (
@@ -82,7 +82,7 @@ MAX_FEATURE_CANDIDATES = 4
 
 @dataclass(slots=True)
 class FileQuery:
-    """What matching needs of one file."""
+    """The digests, media id and hashes of one file, as matching needs them."""
 
     sha256: str
     sha1: str

@@ -4,8 +4,8 @@ A hash set imported after a submission, or media from a later case, can
 change what an earlier file is. ``rematch`` draws every verdict of the
 chosen exhibits again with the matcher used at ingest. Pictures are hashed
 again from their stored originals, so their rotated and mirrored variants
-are exact; a picture whose original is gone is matched on its stored hashes
-without variants.
+are exact. A picture whose original is gone is matched on its stored
+hashes, without variants.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ KNOWN_GOOD = "known-good"
 NEAR = "near"
 NEW = "new"
 VERDICTS = (KNOWN, NEAR, NEW, KNOWN_GOOD)
-# How a category taken from a hash set names its source.
+# Prefix of a category source that names a hash set.
 HASH_SET_SOURCE = "hash set "
 # Matches kept in a file's detail, best first.
 MAX_MATCHES = 10

@@ -164,10 +164,12 @@ def test_long_warnings_not_repeated(
     # 500 characters it must still be recognised as already recorded.
     real_decode = analyse_module.analyse_image
 
-    def chatty_decode(data: bytes, thumbnail_size: int) -> ImageAnalysis:
+    def chatty_decode(
+        data: bytes, thumbnail_size: int, views: bool = True
+    ) -> ImageAnalysis:
         for _ in range(3):
             warnings.warn("bad tag " + "x" * 600, UserWarning, stacklevel=1)
-        return real_decode(data, thumbnail_size)
+        return real_decode(data, thumbnail_size, views)
 
     monkeypatch.setattr(analyse_module, "analyse_image", chatty_decode)
     result = analyser.analyse(_task(shared_data, "camera/exiftool/GPS.jpg"))
@@ -294,7 +296,7 @@ def test_slow_decoder_times_out(
     worker_decoders: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def slow_decode(data: bytes, thumbnail_size: int) -> None:
+    def slow_decode(data: bytes, thumbnail_size: int, views: bool = True) -> None:
         time.sleep(30)
 
     monkeypatch.setattr(analyse_module, "analyse_image", slow_decode)
@@ -311,7 +313,7 @@ def test_timeout_keeps_digests(
     worker_decoders: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def slow_decode(data: bytes, thumbnail_size: int) -> None:
+    def slow_decode(data: bytes, thumbnail_size: int, views: bool = True) -> None:
         time.sleep(30)
 
     monkeypatch.setattr(analyse_module, "analyse_image", slow_decode)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from scut.db.models import HashEntry, Media, PictureHash
 from scut.db.session import Database
 from scut.hashing.views import picture_hashes
-from scut.hashsets.importer import import_hash_set
+from scut.hashsets.importer import import_hash_set, remove_hash_set
 from scut.ingest.pipeline import IngestJob
 from scut.ingest.records import Origin
 from scut.matching.index import (
@@ -434,3 +434,29 @@ def test_rebuild_with_low_threshold_works(
         assert index.within(codes[:1], 0)[0][0].distance == 0
     finally:
         database.dispose()
+
+
+def test_entry_ids_are_not_reused_after_a_set_is_removed(
+    database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    codes = _random_codes(5, seed=91)
+    _import_pdq(database, _pdq_list(tmp_path / "first.txt", codes), "first")
+    store = IndexStore(database, settings)
+    store.open()
+    store.save()
+    highest = _max_id(database, HashEntry.id)
+
+    remove_hash_set(database, "first")
+    digests = tmp_path / "second.txt"
+    digests.write_text("".join(f"{index:032x}\n" for index in range(1, 6)))
+    import_hash_set(database, digests, name="second", kind="alert", fmt="plain")
+
+    with database.session() as session:
+        lowest_new = session.scalar(select(func.min(HashEntry.id)))
+    # A reused id would let the index's hash of "first" name an entry of
+    # "second"; the matcher would then report a PDQ match to an MD5 list.
+    assert lowest_new is not None and lowest_new > highest
+    reopened = IndexStore(database, settings)
+    reopened.open()
+    assert reopened.digests is not None
+    assert reopened.digests.might_contain([f"{1:032x}"]).tolist() == [True]

@@ -289,6 +289,10 @@ class HashEntry(Base):
     __table_args__ = (
         Index("ix_hash_entries_algorithm_value", "algorithm", "value"),
         UniqueConstraint("hash_set_id", "algorithm", "value"),
+        # Ids are never reused on SQLite either: the matching indexes take
+        # in rows above the highest id they have seen, and a reused id
+        # would point an indexed hash at another set's entry.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

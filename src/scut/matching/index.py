@@ -379,7 +379,14 @@ class IndexStore:
                 int(marks["frames"]),
                 int(marks["entries"]),
             )
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
+        except (
+            OSError,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            RuntimeError,
+        ) as error:
             log.warning("PDQ index unreadable, rebuilding it: %s", error)
             return None
         return index

@@ -434,7 +434,7 @@ class Matcher:
             rows = self.session.execute(
                 select(HashEntry, HashSet.name, HashSet.kind)
                 .join(HashSet, HashSet.id == HashEntry.hash_set_id)
-                .where(HashEntry.id.in_(chunk))
+                .where(HashEntry.id.in_(chunk), HashEntry.algorithm == "pdq")
             )
             for entry, name, kind in rows:
                 found[entry.id] = (entry, name, kind)

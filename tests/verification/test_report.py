@@ -37,7 +37,13 @@ from scut.hashsets.importer import import_hash_set
 from scut.ingest.pipeline import IngestJob
 from scut.ingest.records import Origin
 from scut.settings import Settings
-from scut.verification.render import print_report, to_html, to_json, write_pdf
+from scut.verification.render import (
+    print_report,
+    terminal_text,
+    to_html,
+    to_json,
+    write_pdf,
+)
 from scut.verification.report import (
     FileLine,
     SeriesLine,
@@ -454,3 +460,10 @@ def test_terminal_tables_printed(submitted: Submitted) -> None:
     assert "PHONE-1/K1.png" in output
     # Known-good and new files are left out of the terminal's file table.
     assert "PHONE-1/N.png" not in output
+
+
+def test_terminal_text_escapes_control_and_bidi_characters() -> None:
+    shown = terminal_text("a\x1b[31mred\u202egpj.exe\x07").plain
+
+    assert shown == "a\\u001b[31mred\\u202egpj.exe\\u0007"
+    assert terminal_text("Chișinău/IMG_0001.JPG").plain == "Chișinău/IMG_0001.JPG"

@@ -314,9 +314,9 @@ def hashsets_import(
 def hashsets_list() -> None:
     """List the hash sets and their sizes."""
     from rich.table import Table
-    from rich.text import Text
 
     from scut.hashsets.importer import list_hash_sets
+    from scut.verification.render import terminal_text
 
     table = Table(title="Hash sets")
     table.add_column("name", overflow="fold", min_width=12)
@@ -328,13 +328,13 @@ def hashsets_list() -> None:
     table.add_column("imported", no_wrap=True)
     for row in list_hash_sets(_open_database(_settings())):
         table.add_row(
-            Text(row.name),
+            terminal_text(row.name),
             row.kind,
             row.format,
             str(row.items),
             str(row.entries),
             str(row.rejected),
-            Text(row.version),
+            terminal_text(row.version),
             f"{row.imported_at:%Y-%m-%d}",
         )
     stdout.print(table)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -36,6 +37,17 @@ LEGEND = (
     "new: nothing matched. known-good: a common file (operating system, "
     "software) set aside."
 )
+
+
+# Control characters and bidirectional overrides from evidence (file names,
+# hash set fields) would move the cursor or reorder what the operator
+# reads; in the terminal they are shown as escapes.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_text(value: str) -> Text:
+    """Return ``value`` as Rich text, its control characters escaped."""
+    return Text(_UNSAFE.sub(lambda found: f"\\u{ord(found.group()):04x}", value))
 
 
 def flag_text(value: bool | None) -> str:
@@ -82,11 +94,11 @@ def print_report(console: Console, report: VerificationReport) -> None:
     head = Table(title=f"Verification result: submission {report.submission}")
     head.add_column("", style="bold")
     head.add_column("")
-    head.add_row("Centre case", Text(report.case))
-    head.add_row("Unit", Text(report.unit))
+    head.add_row("Centre case", terminal_text(report.case))
+    head.add_row("Unit", terminal_text(report.unit))
     if report.criminal_case_number:
-        head.add_row("Criminal case number", Text(report.criminal_case_number))
-    head.add_row("Exhibits", Text(", ".join(report.exhibits)))
+        head.add_row("Criminal case number", terminal_text(report.criminal_case_number))
+    head.add_row("Exhibits", terminal_text(", ".join(report.exhibits)))
     head.add_row("Files", str(report.files))
     for verdict, count in report.by_verdict.items():
         head.add_row(VERDICT_TEXT.get(verdict, verdict), str(count))
@@ -102,7 +114,7 @@ def print_report(console: Console, report: VerificationReport) -> None:
         table.add_column("category")
         table.add_column("files", justify="right")
         for category, count in report.by_category.items():
-            table.add_row(Text(category), str(count))
+            table.add_row(terminal_text(category), str(count))
         console.print(table)
     if report.series:
         table = Table(title="Series")
@@ -110,7 +122,7 @@ def print_report(console: Console, report: VerificationReport) -> None:
             table.add_column(column)
         for series in report.series:
             table.add_row(
-                Text(series.name),
+                terminal_text(series.name),
                 str(series.files),
                 flag_text(series.victim_identified),
                 flag_text(series.offender_identified),
@@ -121,7 +133,7 @@ def print_report(console: Console, report: VerificationReport) -> None:
         table.add_column("case")
         table.add_column("files", justify="right")
         for case, count in report.contact_cases.items():
-            table.add_row(Text(case), str(count))
+            table.add_row(terminal_text(case), str(count))
         console.print(table)
     _print_lines(console, report)
 
@@ -131,11 +143,15 @@ def _print_lines(console: Console, report: VerificationReport) -> None:
     if not matched:
         return
     shown = matched[:MAX_TERMINAL_LINES]
-    table = Table(title=f"Known and near files ({len(shown)} of {len(matched)} shown)")
+    title = f"Known and near files ({len(shown)} of {len(matched)} shown"
+    if len(shown) < len(matched):
+        title += "; --json or --pdf lists all"
+    table = Table(title=title + ")")
     for column in (
         "path",
         "verdict",
         "match",
+        "source",
         "category",
         "victim id.",
         "offender id.",
@@ -143,13 +159,16 @@ def _print_lines(console: Console, report: VerificationReport) -> None:
         table.add_column(column, overflow="fold")
     for line in shown:
         match = f"{line.how} ({line.distance})" if line.how else ""
+        verdict = f"{line.verdict}, alert" if line.alert else line.verdict
         table.add_row(
-            Text(f"{line.exhibit}/{line.path}"),
-            line.verdict,
+            terminal_text(f"{line.exhibit}/{line.path}"),
+            verdict,
             match,
+            terminal_text(line.source),
             # The code alone; the category table above names it.
-            Text((line.category or "").split(":")[0]),
+            terminal_text((line.category or "").split(":")[0]),
             flag_text(line.victim_identified),
             flag_text(line.offender_identified),
         )
     console.print(table)
+    console.print(Text(LEGEND, style="dim"))

@@ -135,7 +135,7 @@ def test_demo_ingests_generated_evidence(tmp_path: Path) -> None:
     assert summary["errors"] == 0
 
 
-def test_hash_list_bad_line_is_reported_and_the_rest_imported(tmp_path: Path) -> None:
+def test_hash_list_bad_line_skipped(tmp_path: Path) -> None:
     listing = tmp_path / "list.txt"
     listing.write_text("d41d8cd98f00b204e9800998ecf8427e  empty\nnot-a-hash  x\n")
 

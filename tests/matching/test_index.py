@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 from sqlalchemy import func, select
 
+from drawn_pictures import draw_picture
 from scut.db.models import HashEntry, Media, PictureHash
 from scut.db.session import Database
 from scut.hashing.views import picture_hashes
@@ -214,28 +214,6 @@ def test_clustered_index_finds_planted_duplicates(tmp_path: Path) -> None:
 # The index store.
 
 
-def _picture(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
-    """Draw a diagonal dark-to-light gradient under random rectangles and ellipses."""
-    rng = random.Random(seed)
-    width, height = size
-    dark = np.array([rng.randrange(0, 80) for _ in range(3)], dtype=np.float64)
-    light = np.array([rng.randrange(175, 256) for _ in range(3)], dtype=np.float64)
-    rows, columns = np.mgrid[0:height, 0:width]
-    share = (columns / width + rows / height) / 2
-    pixels = dark + (light - dark) * share[..., None]
-    picture = Image.fromarray(pixels.astype(np.uint8), "RGB")
-    draw = ImageDraw.Draw(picture)
-    for _ in range(14):
-        left, top = rng.randrange(width), rng.randrange(height)
-        box = (left, top, left + rng.randrange(30, 200), top + rng.randrange(30, 160))
-        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-        if rng.random() < 0.5:
-            draw.rectangle(box, fill=colour)
-        else:
-            draw.ellipse(box, fill=colour)
-    return picture
-
-
 def _indexed_hash_count(picture: Image.Image) -> int:
     """Count the hashes of a picture that pass the matchable gate."""
     return sum(view.matchable for _, view in picture_hashes(picture).all_views())
@@ -262,7 +240,7 @@ def test_ingest_writes_index_file(
 ) -> None:
     folder = tmp_path / "evidence"
     folder.mkdir()
-    pictures = [_picture(21), _picture(22)]
+    pictures = [draw_picture(21), draw_picture(22)]
     for number, picture in enumerate(pictures):
         picture.save(folder / f"picture-{number}.png")
     Image.new("RGB", (300, 200), (128, 128, 128)).save(folder / "flat.png")
@@ -436,7 +414,7 @@ def test_rebuild_with_low_threshold_works(
         database.dispose()
 
 
-def test_entry_ids_are_not_reused_after_a_set_is_removed(
+def test_entry_ids_not_reused_after_removal(
     database: Database, settings: Settings, tmp_path: Path
 ) -> None:
     codes = _random_codes(5, seed=91)
@@ -454,7 +432,7 @@ def test_entry_ids_are_not_reused_after_a_set_is_removed(
     with database.session() as session:
         lowest_new = session.scalar(select(func.min(HashEntry.id)))
     # A reused id would let the index's hash of "first" name an entry of
-    # "second"; the matcher would then report a PDQ match to an MD5 list.
+    # "second", so the matcher would report a PDQ match to an MD5 list.
     assert lowest_new is not None and lowest_new > highest
     reopened = IndexStore(database, settings)
     reopened.open()

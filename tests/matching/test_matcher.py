@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -27,12 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import psycopg
 import pytest
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageOps
 from sqlalchemy import make_url, select, update
 
+from drawn_pictures import draw_picture
 from scut.db.models import Exhibit, Media, Occurrence
 from scut.db.session import Database
 from scut.demo.media import encode_video, video_codec
@@ -49,28 +48,6 @@ POSTGRES_URL = os.environ.get(
 VICS_SET = "partner-vics"
 GOOD_SET = "good-list"
 MATCH_DISTANCE = 31
-
-
-def _picture(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
-    """Draw a diagonal dark-to-light gradient under random rectangles and ellipses."""
-    rng = random.Random(seed)
-    width, height = size
-    dark = np.array([rng.randrange(0, 80) for _ in range(3)], dtype=np.float64)
-    light = np.array([rng.randrange(175, 256) for _ in range(3)], dtype=np.float64)
-    rows, columns = np.mgrid[0:height, 0:width]
-    share = (columns / width + rows / height) / 2
-    pixels = dark + (light - dark) * share[..., None]
-    picture = Image.fromarray(pixels.astype(np.uint8), "RGB")
-    draw = ImageDraw.Draw(picture)
-    for _ in range(14):
-        left, top = rng.randrange(width), rng.randrange(height)
-        box = (left, top, left + rng.randrange(30, 200), top + rng.randrange(30, 160))
-        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-        if rng.random() < 0.5:
-            draw.rectangle(box, fill=colour)
-        else:
-            draw.ellipse(box, fill=colour)
-    return picture
 
 
 def _central_crop(picture: Image.Image, share: float) -> Image.Image:
@@ -135,25 +112,25 @@ class Scenario:
 
 def _write_originals(folder: Path, shared: Path) -> None:
     folder.mkdir()
-    _picture(1).save(folder / "P.png")
-    _picture(2).save(folder / "X.png")
-    _picture(3).save(folder / "A.png")
+    draw_picture(1).save(folder / "P.png")
+    draw_picture(2).save(folder / "X.png")
+    draw_picture(3).save(folder / "A.png")
     Image.new("RGB", (300, 200), (128, 128, 128)).save(folder / "flat-1.png")
     shutil.copy(shared / "clip.mp4", folder / "clip.mp4")
 
 
 def _write_submission(folder: Path, shared: Path, originals: Path) -> None:
     folder.mkdir()
-    _picture(4).save(folder / "K.png")
-    reference = _picture(5)
+    draw_picture(4).save(folder / "K.png")
+    reference = draw_picture(5)
     reference.transpose(Image.Transpose.ROTATE_90).save(folder / "R-rotated.png")
     ImageOps.mirror(reference).save(folder / "R-mirrored.png")
-    original = _picture(1)
+    original = draw_picture(1)
     _central_crop(original, 0.9).save(folder / "P-crop.png")
     _letterboxed(original, 60).save(folder / "P-letterbox.png")
-    _picture(6).save(folder / "G.png")
-    _picture(7).save(folder / "N.png")
-    _picture(8).save(folder / "Q.png")
+    draw_picture(6).save(folder / "G.png")
+    draw_picture(7).save(folder / "N.png")
+    draw_picture(8).save(folder / "Q.png")
     shutil.copy(originals / "X.png", folder / "X-copy.png")
     shutil.copy(originals / "A.png", folder / "A-copy.png")
     Image.new("RGB", (320, 240), (128, 128, 128)).save(folder / "flat-2.png")
@@ -163,7 +140,7 @@ def _write_submission(folder: Path, shared: Path, originals: Path) -> None:
 
 def _write_videos(folder: Path) -> None:
     folder.mkdir()
-    background = _picture(9, size=(320, 240))
+    background = draw_picture(9, size=(320, 240))
     for container in ("mp4", "mov"):
         data = encode_video(
             background,
@@ -182,9 +159,9 @@ def _write_sets(folder: Path, submission: Path, originals: Path) -> tuple[Path, 
     a_md5, _ = _digests(originals / "A.png")
     # R itself is never ingested: only its turned copies are submitted.
     reference = folder / "R.png"
-    _picture(5).save(reference)
+    draw_picture(5).save(reference)
     r_md5, _ = _digests(reference)
-    r_pdq = picture_hashes(_picture(5)).full.hex
+    r_pdq = picture_hashes(draw_picture(5)).full.hex
 
     known = {
         "MediaID": 1,
@@ -251,7 +228,7 @@ def _build(database: Database, settings: Settings, root: Path) -> Scenario:
     _write_submission(submission, videos, originals)
     second_card = root / "E2-second-card"
     second_card.mkdir()
-    _picture(8).transpose(Image.Transpose.ROTATE_90).save(second_card / "Q-rot.png")
+    draw_picture(8).transpose(Image.Transpose.ROTATE_90).save(second_card / "Q-rot.png")
 
     _ingest(database, settings, originals, "C-OLD", "E1")
     with database.session() as session, session.begin():
@@ -285,8 +262,8 @@ def _build(database: Database, settings: Settings, root: Path) -> Scenario:
                 row = session.scalars(select(Media).where(Media.sha256 == sha256))
                 media[path.name] = row.one()
     hashes = {
-        "Q": picture_hashes(_picture(8)),
-        "Q-rot": picture_hashes(_picture(8).transpose(Image.Transpose.ROTATE_90)),
+        "Q": picture_hashes(draw_picture(8)),
+        "Q-rot": picture_hashes(draw_picture(8).transpose(Image.Transpose.ROTATE_90)),
         "flat-1": picture_hashes(Image.new("RGB", (300, 200), (128, 128, 128))),
         "flat-2": picture_hashes(Image.new("RGB", (320, 240), (128, 128, 128))),
     }

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 from sqlalchemy import select
 
+from drawn_pictures import draw_picture
 from scut.db.models import Exhibit, Media, Occurrence
 from scut.db.session import Database
 from scut.errors import ConfigurationError
@@ -24,28 +23,6 @@ from scut.matching.service import exhibits_for, overlap_of_set
 from scut.settings import Settings
 
 PHOTODNA = bytes(range(144)).hex()
-
-
-def _picture(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
-    """Draw a diagonal dark-to-light gradient under random rectangles and ellipses."""
-    rng = random.Random(seed)
-    width, height = size
-    dark = np.array([rng.randrange(0, 80) for _ in range(3)], dtype=np.float64)
-    light = np.array([rng.randrange(175, 256) for _ in range(3)], dtype=np.float64)
-    rows, columns = np.mgrid[0:height, 0:width]
-    share = (columns / width + rows / height) / 2
-    pixels = dark + (light - dark) * share[..., None]
-    picture = Image.fromarray(pixels.astype(np.uint8), "RGB")
-    draw = ImageDraw.Draw(picture)
-    for _ in range(14):
-        left, top = rng.randrange(width), rng.randrange(height)
-        box = (left, top, left + rng.randrange(30, 200), top + rng.randrange(30, 160))
-        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-        if rng.random() < 0.5:
-            draw.rectangle(box, fill=colour)
-        else:
-            draw.ellipse(box, fill=colour)
-    return picture
 
 
 def _vics(path: Path, media: list[dict[str, Any]]) -> Path:
@@ -70,9 +47,9 @@ def ingested(database: Database, settings: Settings, tmp_path: Path) -> list[int
     """Ingest a target picture and two turned copies of another; return exhibit ids."""
     folder = tmp_path / "evidence"
     folder.mkdir()
-    _picture(1).save(folder / "target.png")
-    _picture(2).save(folder / "Q.png")
-    _picture(2).transpose(Image.Transpose.ROTATE_180).save(folder / "Q-turned.png")
+    draw_picture(1).save(folder / "target.png")
+    draw_picture(2).save(folder / "Q.png")
+    draw_picture(2).transpose(Image.Transpose.ROTATE_180).save(folder / "Q-turned.png")
     origin = Origin(case="C-1", exhibit="E1", unit="Unit")
     IngestJob(database, settings, [folder], origin).run()
     return exhibits_for(database, [], "C-1", False)

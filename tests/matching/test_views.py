@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from drawn_pictures import draw_picture
 from scut.demo.drawing import draw_scene
 from scut.hashing.pdq import hamming_distance
 from scut.hashing.views import (
@@ -19,32 +20,6 @@ from scut.hashing.views import (
 )
 
 MATCH_DISTANCE = 31
-
-
-def _picture(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
-    """Draw a diagonal two-colour gradient under random rectangles and ellipses.
-
-    The gradient runs from a dark to a light colour, so no edge row or column
-    is uniform and trimming leaves the picture whole.
-    """
-    rng = random.Random(seed)
-    width, height = size
-    dark = np.array([rng.randrange(0, 80) for _ in range(3)], dtype=np.float64)
-    light = np.array([rng.randrange(175, 256) for _ in range(3)], dtype=np.float64)
-    rows, columns = np.mgrid[0:height, 0:width]
-    share = (columns / width + rows / height) / 2
-    pixels = dark + (light - dark) * share[..., None]
-    picture = Image.fromarray(pixels.astype(np.uint8), "RGB")
-    draw = ImageDraw.Draw(picture)
-    for _ in range(14):
-        left, top = rng.randrange(width), rng.randrange(height)
-        box = (left, top, left + rng.randrange(30, 200), top + rng.randrange(30, 160))
-        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-        if rng.random() < 0.5:
-            draw.rectangle(box, fill=colour)
-        else:
-            draw.ellipse(box, fill=colour)
-    return picture
 
 
 def _nearest_variant(copy: Image.Image, original_hex: str) -> int:
@@ -67,7 +42,7 @@ def _bars(picture: Image.Image, side: str, thickness: int, colour: int) -> Image
 
 @pytest.fixture(scope="module")
 def original() -> Image.Image:
-    return _picture(11)
+    return draw_picture(11)
 
 
 TRANSFORMS = {
@@ -191,8 +166,8 @@ def test_central_crop_of_framed_scene_matches(kind: str) -> None:
 
 
 def test_different_pictures_far_apart() -> None:
-    first = picture_hashes(_picture(1)).full
-    second = picture_hashes(_picture(2)).full
+    first = picture_hashes(draw_picture(1)).full
+    second = picture_hashes(draw_picture(2)).full
 
     nearest = min(hamming_distance(value, second.hex) for value in first.variants)
 
@@ -200,7 +175,7 @@ def test_different_pictures_far_apart() -> None:
 
 
 def test_small_picture_has_no_further_views() -> None:
-    hashes = picture_hashes(_picture(3, size=(14, 12)))
+    hashes = picture_hashes(draw_picture(3, size=(14, 12)))
 
     assert hashes.views == {}
     assert hashes.trim_box is None
@@ -257,6 +232,7 @@ def test_views_off_hashes_only_the_picture_as_shown() -> None:
     hashes = picture_hashes(picture, views=False)
     complete = picture_hashes(picture)
 
-    assert hashes.views == {} and hashes.probes == {}
+    assert hashes.views == {}
+    assert hashes.probes == {}
     assert hashes.full == complete.full
     assert set(complete.views) >= {"center90", "center80"}

@@ -14,7 +14,6 @@ import hashlib
 import io
 import json
 import os
-import random
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -22,13 +21,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import psycopg
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 from rich.console import Console
 from sqlalchemy import make_url, select
 
+from drawn_pictures import draw_picture
 from scut.db.models import Media
 from scut.db.session import Database
 from scut.demo.media import Camera, Capture, Place, build_exif, encode_jpeg
@@ -63,28 +62,6 @@ TAGS = "tag-private-marker"
 CATEGORY_1 = "projectvic 1: child abuse material"
 CATEGORY_2 = "projectvic 2: child exploitive (not illegal) or age difficult"
 CATEGORY_3 = "projectvic 3: computer-generated or animation"
-
-
-def _picture(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
-    """Draw a diagonal dark-to-light gradient under random rectangles and ellipses."""
-    rng = random.Random(seed)
-    width, height = size
-    dark = np.array([rng.randrange(0, 80) for _ in range(3)], dtype=np.float64)
-    light = np.array([rng.randrange(175, 256) for _ in range(3)], dtype=np.float64)
-    rows, columns = np.mgrid[0:height, 0:width]
-    share = (columns / width + rows / height) / 2
-    pixels = dark + (light - dark) * share[..., None]
-    picture = Image.fromarray(pixels.astype(np.uint8), "RGB")
-    draw = ImageDraw.Draw(picture)
-    for _ in range(14):
-        left, top = rng.randrange(width), rng.randrange(height)
-        box = (left, top, left + rng.randrange(30, 200), top + rng.randrange(30, 160))
-        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-        if rng.random() < 0.5:
-            draw.rectangle(box, fill=colour)
-        else:
-            draw.ellipse(box, fill=colour)
-    return picture
 
 
 @contextmanager
@@ -132,26 +109,28 @@ def _md5(path: Path) -> str:
 def _write_evidence(root: Path) -> tuple[Path, Path]:
     earlier = root / "earlier"
     earlier.mkdir()
-    _picture(1).save(earlier / "X.png")
+    draw_picture(1).save(earlier / "X.png")
 
     evidence = root / "evidence"
     evidence.mkdir()
     for number, seed in enumerate((2, 3, 4), start=1):
-        _picture(seed).save(evidence / f"K{number}.png")
-    _picture(5).save(evidence / "G.png")
-    _picture(6).save(evidence / "N.png")
+        draw_picture(seed).save(evidence / f"K{number}.png")
+    draw_picture(5).save(evidence / "G.png")
+    draw_picture(6).save(evidence / "N.png")
     shutil.copy(earlier / "X.png", evidence / "X-copy.png")
     capture = Capture(
         Camera("Fictional", "Model 9", SERIAL, "Firmware 1.0"),
         dt.datetime(2026, 6, 1, 12, 0, 0),
         Place("Test place", LATITUDE, LONGITUDE, 80.0),
     )
-    (evidence / "gps.jpg").write_bytes(encode_jpeg(_picture(7), build_exif(capture)))
+    (evidence / "gps.jpg").write_bytes(
+        encode_jpeg(draw_picture(7), build_exif(capture))
+    )
     # A file name cannot hold "/", so the tag spans a folder and a file.
     script_folder = evidence / "<script>alert(1)<"
     script_folder.mkdir()
-    _picture(8).save(script_folder / "script>.png")
-    _picture(9).transpose(Image.Transpose.ROTATE_90).save(evidence / "R-turned.png")
+    draw_picture(8).save(script_folder / "script>.png")
+    draw_picture(9).transpose(Image.Transpose.ROTATE_90).save(evidence / "R-turned.png")
     (evidence / "link.png").symlink_to(evidence / "N.png")
     return earlier, evidence
 
@@ -185,7 +164,10 @@ def _write_sets(root: Path, evidence: Path) -> tuple[Path, Path]:
             "MediaID": 4,
             "Category": 2,
             "AlternativeHashes": [
-                {"HashName": "PDQ", "HashValue": picture_hashes(_picture(9)).full.hex}
+                {
+                    "HashName": "PDQ",
+                    "HashValue": picture_hashes(draw_picture(9)).full.hex,
+                }
             ],
         },
     ]

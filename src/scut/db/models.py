@@ -274,7 +274,7 @@ class HashSet(Base):
     kind: Mapped[str] = mapped_column(String(20))
     # vics, icse, nsrl, hashkeeper or plain.
     format: Mapped[str] = mapped_column(String(20), default="plain")
-    # What the file said of itself: version, category scheme, case numbers.
+    # Version, category scheme and case numbers, as given in the file.
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     item_count: Mapped[int] = mapped_column(Integer, default=0)
     # Records of the file that could not be read and were left out.

@@ -44,14 +44,22 @@ def hamming_distance(left: str, right: str) -> int:
     return (int(left, 16) ^ int(right, 16)).bit_count()
 
 
-def pdq_of_image(image: Image.Image) -> PdqHash:
-    """Hash a picture, first scaling it to fit PDQ_INPUT_SIZE if larger."""
+def fit_for_pdq(image: Image.Image, size: int = PDQ_INPUT_SIZE) -> Image.Image:
+    """Return the picture in RGB, scaled down to fit ``size`` keeping its aspect."""
     if image.mode != "RGB":
         image = image.convert("RGB")
     longer = max(image.size)
-    if longer > PDQ_INPUT_SIZE:
-        scale = PDQ_INPUT_SIZE / longer
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        image = image.resize(size, Image.Resampling.BILINEAR)
-    bits, quality = pdqhash.compute(np.asarray(image))
+    if longer > size:
+        scale = size / longer
+        fitted = (
+            max(1, round(image.width * scale)),
+            max(1, round(image.height * scale)),
+        )
+        image = image.resize(fitted, Image.Resampling.BILINEAR)
+    return image
+
+
+def pdq_of_image(image: Image.Image) -> PdqHash:
+    """Hash a picture, first scaling it to fit PDQ_INPUT_SIZE if larger."""
+    bits, quality = pdqhash.compute(np.asarray(fit_for_pdq(image)))
     return PdqHash(hex=bits_to_hex(bits), quality=int(quality))

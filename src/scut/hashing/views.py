@@ -28,7 +28,7 @@ import numpy as np
 import pdqhash
 from PIL import Image
 
-from scut.hashing.pdq import PDQ_INPUT_SIZE, bits_to_hex
+from scut.hashing.pdq import PDQ_INPUT_SIZE, bits_to_hex, fit_for_pdq
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def picture_hashes(image: Image.Image, views: bool = True) -> PictureHashes:
     With ``views`` false only the picture as shown is hashed: about a
     third of the cost, but crops, padding and captions go unmatched.
     """
-    pixels = _pdq_input(image, PDQ_INPUT_SIZE)
+    pixels = np.asarray(fit_for_pdq(image, PDQ_INPUT_SIZE))
     full = _view(pixels)
     if not views:
         return PictureHashes(full, {}, None)
@@ -224,24 +224,10 @@ def _central(pixels: np.ndarray, share: float) -> np.ndarray | None:
     )
 
 
-def _pdq_input(image: Image.Image, size: int) -> np.ndarray:
-    if image.mode != "RGB":
-        image = image.convert("RGB")
-    longer = max(image.size)
-    if longer > size:
-        scale = size / longer
-        fitted = (
-            max(1, round(image.width * scale)),
-            max(1, round(image.height * scale)),
-        )
-        image = image.resize(fitted, Image.Resampling.BILINEAR)
-    return np.asarray(image)
-
-
 def _fit(pixels: np.ndarray, size: int) -> np.ndarray:
     if max(pixels.shape[:2]) <= size:
         return pixels
-    return _pdq_input(Image.fromarray(pixels), size)
+    return np.asarray(fit_for_pdq(Image.fromarray(pixels), size))
 
 
 def _view(pixels: np.ndarray) -> PdqView:

@@ -41,7 +41,7 @@ class HashSetImportError(ScutError):
 
 @dataclass(frozen=True, slots=True)
 class ImportReport:
-    """What an import kept and what it left out."""
+    """Counts of an import: items and hashes kept, records left out."""
 
     name: str
     kind: str

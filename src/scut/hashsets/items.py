@@ -71,5 +71,5 @@ class HashSetSource:
     items: Iterator[KnownItem | BadRecord]
     total_bytes: int
     bytes_read: Callable[[], int]
-    # Version, category scheme, case numbers and the like, as the file says.
+    # Version, category scheme, case numbers and the like, as given in the file.
     details: dict[str, str] = field(default_factory=dict)

@@ -62,8 +62,8 @@ _ID_MASK = (1 << _KIND_SHIFT) - 1
 
 # Hash set algorithms the digest index covers.
 DIGEST_ALGORITHMS = ("md5", "sha1", "sha256")
-# IVF needs at least one training hash per cluster, and has at least this
-# many clusters, whatever pdq_index_ivf_threshold says.
+# IVF needs at least one training hash per cluster and has at least this
+# many clusters, whatever the value of pdq_index_ivf_threshold.
 MIN_IVF_HASHES = 256
 MAX_CLUSTERS = 4096
 # Rows read per query while catching up with the database.
@@ -240,12 +240,7 @@ class IndexStore:
 
     def _open_digests(self) -> None:
         with self.database.session() as session:
-            newest = session.scalar(
-                select(func.max(HashEntry.id)).where(
-                    HashEntry.algorithm.in_(DIGEST_ALGORITHMS)
-                )
-            )
-        newest = int(newest or 0)
+            newest = _newest_digest_entry(session)
         covered = self._digests_watermark()
         if covered is not None and covered >= newest and self.digests_path.is_file():
             try:
@@ -258,14 +253,7 @@ class IndexStore:
     def rebuild_digests(self) -> DigestIndex:
         """Build the digest index of every exact hash set digest, and save it."""
         with self.database.session() as session:
-            newest = int(
-                session.scalar(
-                    select(func.max(HashEntry.id)).where(
-                        HashEntry.algorithm.in_(DIGEST_ALGORITHMS)
-                    )
-                )
-                or 0
-            )
+            newest = _newest_digest_entry(session)
             values = session.scalars(
                 select(HashEntry.value)
                 .where(
@@ -503,6 +491,13 @@ def _all_hashes(session: Session) -> Generator[str, None, None]:
         finally:
             # Stopped early, a PostgreSQL server-side cursor stays open.
             result.close()
+
+
+def _newest_digest_entry(session: Session) -> int:
+    newest = session.scalar(
+        select(func.max(HashEntry.id)).where(HashEntry.algorithm.in_(DIGEST_ALGORITHMS))
+    )
+    return int(newest or 0)
 
 
 def _matchable_count(session: Session) -> int:

@@ -40,8 +40,8 @@ LEGEND = (
 
 
 # Control characters and bidirectional overrides from evidence (file names,
-# hash set fields) would move the cursor or reorder what the operator
-# reads; in the terminal they are shown as escapes.
+# hash set fields) could move the cursor or reorder the text on screen, so
+# the terminal shows them as escapes.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 

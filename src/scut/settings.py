@@ -86,6 +86,16 @@ class Settings(BaseSettings):
     # At 10 million hashes 128 kept 98.5% of planted matches, 48 only 94%.
     pdq_index_nprobe: int = Field(default=128, ge=1)
 
+    # Record linkage of convicted-offender rows to persons: a pair at or
+    # above linkage_accept links, one at or above linkage_review waits for
+    # an analyst. Splink's match probabilities, 0 to 1.
+    linkage_accept: float = Field(default=0.95, gt=0, le=1)
+    linkage_review: float = Field(default=0.5, gt=0, le=1)
+    # Years between reviews of person records, by category of data
+    # subject, over the defaults of scut.persons.retention, as JSON:
+    # SCUT_RETENTION_YEARS='{"witness": 2}'.
+    retention_years: dict[str, int] = Field(default_factory=dict)
+
     @field_validator("worker_memory_bytes")
     @classmethod
     def _worker_memory_fits(cls, value: ByteSize) -> ByteSize:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import logging
 import sys
@@ -11,17 +10,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 from sqlalchemy import make_url
 
+from scut.cli.common import fail as _fail
+from scut.cli.common import open_database as _open_database
+from scut.cli.common import parse_date as _parse_date
+from scut.cli.common import required as _required
+from scut.cli.common import set_actor, stderr, stdout
+from scut.cli.common import settings as _settings
+from scut.cli.persons import convicted_app, persons_app
+from scut.cli.records import cases_app, media_app, series_app, units_app
 from scut.db.session import Database
 from scut.errors import ScutError
 from scut.ingest.records import Origin
 from scut.ingest.summary import IngestSummary
-from scut.settings import Settings, get_settings
+from scut.settings import Settings
 
 if TYPE_CHECKING:
     from scut.matching.rematch import RematchReport
@@ -41,10 +46,14 @@ index_app = typer.Typer(
 app.add_typer(hashsets_app, name="hashsets")
 app.add_typer(db_app, name="db")
 app.add_typer(index_app, name="index")
+app.add_typer(units_app, name="units")
+app.add_typer(cases_app, name="cases")
+app.add_typer(media_app, name="media")
+app.add_typer(series_app, name="series")
+app.add_typer(persons_app, name="persons")
+app.add_typer(convicted_app, name="convicted")
 
 log = logging.getLogger(__name__)
-stdout = Console()
-stderr = Console(stderr=True)
 
 
 @app.callback()
@@ -52,42 +61,21 @@ def main(
     log_level: Annotated[
         str, typer.Option(help="Log level: DEBUG, INFO, WARNING or ERROR.")
     ] = "WARNING",
+    analyst: Annotated[
+        str | None,
+        typer.Option(
+            help="The analyst the command acts for, recorded with every change; "
+            "default: the operating-system account."
+        ),
+    ] = None,
 ) -> None:
     """Scut's commands. Settings come from SCUT_* environment variables."""
+    set_actor(analyst)
     logging.basicConfig(
         level=log_level.upper(),
         format="%(name)s: %(message)s",
         handlers=[RichHandler(console=stderr, show_path=False, markup=False)],
     )
-
-
-def _settings(workers: int | None = None) -> Settings:
-    try:
-        settings = get_settings()
-    except ValidationError as error:
-        problems = "; ".join(
-            f"SCUT_{'_'.join(str(part) for part in item['loc']).upper()}: {item['msg']}"
-            for item in error.errors()
-        )
-        stderr.print(f"[bold red]Error:[/] invalid setting: {escape(problems)}")
-        raise typer.Exit(code=1) from None
-    if workers is not None:
-        if workers < 1:
-            raise typer.BadParameter(f"--workers must be at least 1, got {workers}")
-        settings = settings.model_copy(update={"workers": workers})
-    return settings
-
-
-def _open_database(settings: Settings) -> Database:
-    database = Database(settings)
-    database.upgrade()
-    return database
-
-
-def _fail(error: ScutError) -> typer.Exit:
-    # soft_wrap keeps a long path on one line, so it can be copied whole.
-    stderr.print(f"[bold red]Error:[/] {escape(str(error))}", soft_wrap=True)
-    return typer.Exit(code=1)
 
 
 @app.command()
@@ -107,6 +95,12 @@ def ingest(
     seizure_date: Annotated[
         str | None, typer.Option(help="Date of seizure, YYYY-MM-DD.")
     ] = None,
+    legal_basis: Annotated[
+        str, typer.Option(help="The legal act or order under which it was sent.")
+    ] = "",
+    device: Annotated[
+        str, typer.Option(help="The seized device: make, model, serial number.")
+    ] = "",
     workers: Annotated[
         int | None, typer.Option(help="Analysis processes; default one per CPU core.")
     ] = None,
@@ -122,6 +116,8 @@ def ingest(
         officer=officer.strip(),
         criminal_case_number=criminal_case.strip(),
         seizure_date=_parse_date(seizure_date),
+        legal_basis=legal_basis.strip(),
+        device=device.strip(),
     )
     settings = _settings(workers)
     try:
@@ -162,28 +158,6 @@ def _print_result(summary: IngestSummary, as_json: bool) -> None:
         )
     else:
         print_summary(stdout, summary)
-
-
-def _required(value: str, option: str) -> str:
-    cleaned = value.strip()
-    if not cleaned:
-        raise typer.BadParameter(f"{option} must not be empty")
-    try:
-        cleaned.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise typer.BadParameter(f"{option} is not valid UTF-8 text") from error
-    if "\x00" in cleaned:
-        raise typer.BadParameter(f"{option} must not contain a NUL character")
-    return cleaned
-
-
-def _parse_date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as error:
-        raise typer.BadParameter(f"invalid date {value!r}; use YYYY-MM-DD") from error
 
 
 @app.command()

@@ -56,6 +56,10 @@ class Unit(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # police, border-police, customs, prosecution, centre or foreign-partner.
+    kind: Mapped[str] = mapped_column(String(30), default="police")
+    # ISO 3166-1 alpha-2 code of the unit's state.
+    country: Mapped[str] = mapped_column(String(2), default="MD")
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 
 
@@ -66,6 +70,9 @@ class Case(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    # open or closed.
+    status: Mapped[str] = mapped_column(String(20), default="open")
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 
     submissions: Mapped[list[Submission]] = relationship(back_populates="case")
@@ -90,6 +97,8 @@ class Submission(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     officer: Mapped[str] = mapped_column(String(200), default="")
     criminal_case_number: Mapped[str] = mapped_column(String(100), default="")
+    # The legal act or order under which the material was seized and sent.
+    legal_basis: Mapped[str] = mapped_column(String(300), default="")
     seizure_date: Mapped[dt.date | None] = mapped_column(Date)
     received_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 
@@ -108,6 +117,8 @@ class Exhibit(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
     label: Mapped[str] = mapped_column(String(200))
+    # The seized device as the unit describes it (make, model, serial).
+    device: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 
     submission: Mapped[Submission] = relationship(back_populates="exhibits")
@@ -155,6 +166,8 @@ class Media(Base):
     category_code: Mapped[str | None] = mapped_column(String(20))
     category_source: Mapped[str | None] = mapped_column(String(300))
     category_by_analyst: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set when the sources of a category disagree (analysts, hash sets).
+    category_conflict: Mapped[bool] = mapped_column(Boolean, default=False)
 
     camera_make: Mapped[str | None] = mapped_column(String(200))
     camera_model: Mapped[str | None] = mapped_column(String(200))
@@ -317,3 +330,304 @@ class HashEntry(Base):
     media_size: Mapped[int | None] = mapped_column(BigInteger)
     mime_type: Mapped[str | None] = mapped_column(String(100))
     file_name: Mapped[str | None] = mapped_column(Text)
+
+
+class CategoryEvent(Base):
+    """One categorisation of a media, kept as its category history."""
+
+    __tablename__ = "category_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id"), index=True)
+    scheme: Mapped[str] = mapped_column(String(20))
+    code: Mapped[str] = mapped_column(String(20))
+    previous_scheme: Mapped[str | None] = mapped_column(String(20))
+    previous_code: Mapped[str | None] = mapped_column(String(20))
+    # "analyst" for a person's decision, else the hash set that gave it.
+    source: Mapped[str] = mapped_column(String(300))
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    conflict: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class Series(Base):
+    """Media produced together, with the same victims."""
+
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    victim_identified: Mapped[bool] = mapped_column(Boolean, default=False)
+    offender_identified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The series this one was merged into; a merged series keeps its history.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"))
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class SeriesMedia(Base):
+    """A media in a series; a media belongs to one series at most."""
+
+    __tablename__ = "series_media"
+
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id"), primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
+    added_by: Mapped[str] = mapped_column(String(200), default="")
+    added_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class SeriesCase(Base):
+    """A case that a series is linked to."""
+
+    __tablename__ = "series_cases"
+
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    added_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class SeriesNote(Base):
+    """A clue seen in a series: an object, a place, a language, or another note."""
+
+    __tablename__ = "series_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
+    # object, place, language or other.
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class SeriesEvent(Base):
+    """One change of a series: created, renamed, merged, split, media, status."""
+
+    __tablename__ = "series_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
+    action: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class Person(Base):
+    """A victim, offender, suspect, convicted person, witness or other person.
+
+    Names are stored in NFC with comma-below s and t; the spellings as
+    typed and their search keys are in ``person_names``.
+    """
+
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_name: Mapped[str] = mapped_column(String(200))
+    first_name: Mapped[str] = mapped_column(String(200))
+    patronymic: Mapped[str | None] = mapped_column(String(200))
+    # male, female or unknown.
+    gender: Mapped[str] = mapped_column(String(10), default="unknown")
+    # ISO 3166-1 alpha-2.
+    nationality: Mapped[str | None] = mapped_column(String(2))
+    birth_year: Mapped[int | None] = mapped_column(Integer, index=True)
+    birth_month: Mapped[int | None] = mapped_column(Integer)
+    birth_day: Mapped[int | None] = mapped_column(Integer)
+    birth_place: Mapped[str | None] = mapped_column(String(200))
+    birth_place_key: Mapped[str | None] = mapped_column(String(200))
+    idnp: Mapped[str | None] = mapped_column(String(13), unique=True)
+    # unidentified or identified; when, and by which unit or foreign state.
+    identification: Mapped[str] = mapped_column(String(20), default="unidentified")
+    identified_on: Mapped[dt.date | None] = mapped_column(Date)
+    identified_by: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # The date by which the need to keep the record must be reviewed.
+    review_due: Mapped[dt.date] = mapped_column(Date, index=True)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column()
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class PersonCategory(Base):
+    """A category of data subject a person holds (a person may hold several)."""
+
+    __tablename__ = "person_categories"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
+    # victim, offender, suspect, convicted, witness or other.
+    category: Mapped[str] = mapped_column(String(20), primary_key=True, index=True)
+
+
+class PersonName(Base):
+    """One spelling of a person's name, with the keys that search compares."""
+
+    __tablename__ = "person_names"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), index=True
+    )
+    # primary, alias or spelling (the same name in another script or form).
+    kind: Mapped[str] = mapped_column(String(20))
+    last_name: Mapped[str] = mapped_column(String(200))
+    first_name: Mapped[str] = mapped_column(String(200))
+    patronymic: Mapped[str | None] = mapped_column(String(200))
+    # The full name exactly as it was typed or imported.
+    as_typed: Mapped[str] = mapped_column(Text)
+    last_key: Mapped[str] = mapped_column(String(200), index=True)
+    last_loose: Mapped[str] = mapped_column(String(200), index=True)
+    first_key: Mapped[str] = mapped_column(String(200), index=True)
+    first_group: Mapped[str] = mapped_column(String(200), index=True)
+    patronymic_key: Mapped[str | None] = mapped_column(String(200))
+
+
+class PersonAddress(Base):
+    """An address of a person: residence, registration or last known."""
+
+    __tablename__ = "person_addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), index=True
+    )
+    # residence, registration or last-known.
+    kind: Mapped[str] = mapped_column(String(20), default="residence")
+    address: Mapped[str] = mapped_column(Text)
+    locality: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2), default="MD")
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    # Who gave it: an analyst, or the registry of a conviction import.
+    source: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class PersonLink(Base):
+    """A person's role in a series or a media item."""
+
+    __tablename__ = "person_links"
+    __table_args__ = (UniqueConstraint("person_id", "series_id", "media_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), index=True
+    )
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"), index=True)
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"), index=True)
+    # victim, offender, witness or other.
+    role: Mapped[str] = mapped_column(String(20))
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class PersonEvent(Base):
+    """One change of a person record, with the fields' old and new values."""
+
+    __tablename__ = "person_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class ConvictedImport(Base):
+    """One import of a convicted-offender list, with its stored report."""
+
+    __tablename__ = "convicted_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_name: Mapped[str] = mapped_column(Text)
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    # csv or xlsx.
+    format: Mapped[str] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    finished_at: Mapped[dt.datetime | None] = mapped_column()
+    # Rows by outcome: new, updated, unchanged, linked, review, new_persons, rejected.
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Rejected rows: row number, field, value and reason (the first 10,000).
+    rejected: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Conviction(Base):
+    """A conviction as a registry lists it, linked to a person once decided."""
+
+    __tablename__ = "convictions"
+    __table_args__ = (UniqueConstraint("source_registry", "record_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The registry that lists it (a ministry or penitentiary register).
+    source_registry: Mapped[str] = mapped_column(String(200))
+    # The registry's record id, else the IDNP or names and birth date with
+    # the article and sentence date (scut.convicted.service.record_key).
+    record_key: Mapped[str] = mapped_column(String(400))
+    record_id: Mapped[str | None] = mapped_column(String(200))
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("persons.id", ondelete="SET NULL"), index=True
+    )
+    # idnp, probable, analyst, new-person or review.
+    link: Mapped[str] = mapped_column(String(20))
+    link_probability: Mapped[float | None] = mapped_column(Float)
+    idnp: Mapped[str | None] = mapped_column(String(13), index=True)
+    last_name: Mapped[str] = mapped_column(String(200))
+    first_name: Mapped[str] = mapped_column(String(200))
+    patronymic: Mapped[str | None] = mapped_column(String(200))
+    birth_date: Mapped[str | None] = mapped_column(String(10))
+    birth_place: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(Text)
+    article: Mapped[str] = mapped_column(String(200))
+    court: Mapped[str | None] = mapped_column(String(300))
+    sentence_date: Mapped[dt.date | None] = mapped_column(Date)
+    release_date: Mapped[dt.date | None] = mapped_column(Date)
+    # SHA-256 of the row's values: an unchanged row is left as it is.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    first_import_id: Mapped[int] = mapped_column(ForeignKey("convicted_imports.id"))
+    last_import_id: Mapped[int] = mapped_column(ForeignKey("convicted_imports.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class ConvictionChange(Base):
+    """A change a later import made to a conviction, field by field."""
+
+    __tablename__ = "conviction_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conviction_id: Mapped[int] = mapped_column(
+        ForeignKey("convictions.id", ondelete="CASCADE"), index=True
+    )
+    import_id: Mapped[int] = mapped_column(ForeignKey("convicted_imports.id"))
+    # {field: [old, new]}
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class LinkReview(Base):
+    """An uncertain pair of a conviction and a person, waiting for an analyst."""
+
+    __tablename__ = "link_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conviction_id: Mapped[int] = mapped_column(
+        ForeignKey("convictions.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), index=True
+    )
+    probability: Mapped[float] = mapped_column(Float)
+    # Comparison level of each field, as the linkage scored it.
+    levels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # open, accepted or rejected.
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("convicted_imports.id"))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[dt.datetime | None] = mapped_column()

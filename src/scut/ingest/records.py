@@ -56,6 +56,8 @@ class Origin:
     officer: str = ""
     criminal_case_number: str = ""
     seizure_date: dt.date | None = None
+    legal_basis: str = ""
+    device: str = ""
 
 
 @dataclass
@@ -100,8 +102,13 @@ def prepare_exhibit(database: Database, origin: Origin) -> int:
         )
         if origin.seizure_date is not None:
             submission.seizure_date = origin.seizure_date
+        if origin.legal_basis:
+            submission.legal_basis = origin.legal_basis[:300]
         exhibit = Exhibit(
-            case_id=case.id, submission_id=submission.id, label=origin.exhibit
+            case_id=case.id,
+            submission_id=submission.id,
+            label=origin.exhibit,
+            device=origin.device[:300],
         )
         session.add(exhibit)
         session.flush()

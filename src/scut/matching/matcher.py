@@ -39,6 +39,7 @@ from scut.db.models import (
     VideoFrame,
 )
 from scut.hashing.views import PictureHashes, matchable
+from scut.hashsets.items import Category
 from scut.matching import verdicts
 from scut.matching.digest_index import DigestIndex
 from scut.matching.features import QueryFeatures, same_picture
@@ -53,6 +54,8 @@ from scut.matching.index import (
     make_label,
     split_label,
 )
+from scut.media.categorise import same_category
+from scut.series.status import series_of_media
 from scut.settings import Settings
 from scut.storage.blobs import BlobStore
 
@@ -463,22 +466,34 @@ class Matcher:
         return found
 
     def _describe_media(self, found: dict[str, _Found]) -> None:
-        """Add each matched media's category to its match."""
-        media_ids = {media_id for item in found.values() for media_id in item.media}
+        """Add each matched media's category and series to its match.
+
+        A media that the centre's analysts categorised or put in a series is
+        marked ``confirmed``: a copy of it is known material, not a mere
+        look-alike.
+        """
+        media_ids = sorted(
+            {media_id for item in found.values() for media_id in item.media}
+        )
         categories: dict[int, dict[str, Any]] = {}
-        for chunk in _chunks(sorted(media_ids)):
-            for media_id, scheme, code, source in self.session.execute(
+        confirmed: set[int] = set()
+        for chunk in _chunks(media_ids):
+            for media_id, scheme, code, source, by_analyst in self.session.execute(
                 select(
                     Media.id,
                     Media.category_scheme,
                     Media.category_code,
                     Media.category_source,
+                    Media.category_by_analyst,
                 ).where(Media.id.in_(chunk), Media.category_code.is_not(None))
             ):
                 categories[media_id] = {
                     "category": {"scheme": scheme, "code": code},
                     "category_source": source,
                 }
+                if by_analyst:
+                    confirmed.add(media_id)
+        in_series = series_of_media(self.session, media_ids)
         for item in found.values():
             for media_id, match in item.media.items():
                 category = categories.get(media_id, {})
@@ -490,6 +505,13 @@ class Matcher:
                 )
                 if match["how"] != "sha256" or not derived:
                     match.update(category)
+                series = in_series.get(media_id)
+                if series is not None:
+                    match["series"] = series.name
+                    match["victim_identified"] = series.victim_identified
+                    match["offender_identified"] = series.offender_identified
+                if media_id in confirmed or series is not None:
+                    match["confirmed"] = True
 
 
 def _entry_match(
@@ -571,3 +593,19 @@ def apply_category(
             category_scheme=scheme, category_code=code, category_source=source[:300]
         )
     )
+    # An analyst's category stays, but a source that disagrees is flagged.
+    decided = session.execute(
+        select(Media.category_scheme, Media.category_code).where(
+            Media.id == media_id, Media.category_by_analyst.is_(True)
+        )
+    ).one_or_none()
+    agrees = (
+        decided is None
+        or decided[0] is None
+        or decided[1] is None
+        or same_category(Category(decided[0], decided[1]), Category(scheme, code))
+    )
+    if not agrees:
+        session.execute(
+            update(Media).where(Media.id == media_id).values(category_conflict=True)
+        )

@@ -3,16 +3,20 @@
 In order of precedence:
 
 - ``known``: its digest is in a set of known abuse material or an alert
-  list, or the same file was recorded in another exhibit;
+  list, or the same file was recorded in another exhibit, or it matches
+  perceptually a media that the centre's analysts categorised or put in a
+  series (they confirmed what it shows);
 - ``known-good``: its digest is only in known-good sets (such as NSRL); it
   is set aside;
 - ``near``: no exact match, but a perceptual one (PDQ distance, matching
-  video frames or local features) with a hash set entry or earlier media;
+  video frames or local features) with a hash set entry or earlier media
+  that no analyst has confirmed;
 - ``new``: nothing matched.
 
 The detail says what matched and how, the category of the source, the
-series named and whether the source says the victims and offenders are
-identified. It never holds personal data.
+series named and whether the source (a hash set, or the series of the
+centre's media) says the victims and offenders are identified. It never
+holds personal data.
 """
 
 from __future__ import annotations
@@ -59,10 +63,11 @@ def decide(entries: list[dict[str, Any]], media: list[dict[str, Any]]) -> FileVe
         m for m in entries if m["how"] == "pdq" and m["set_kind"] != KNOWN_GOOD
     ]
     same_file = [m for m in media if m["how"] == "sha256"]
-    near_media = [m for m in media if m["how"] != "sha256"]
-    if abuse_exact or same_file:
+    confirmed = [m for m in media if m["how"] != "sha256" and m.get("confirmed")]
+    near_media = [m for m in media if m["how"] != "sha256" and not m.get("confirmed")]
+    if abuse_exact or same_file or confirmed:
         verdict = KNOWN
-        relevant = abuse_exact + same_file
+        relevant = abuse_exact + same_file + confirmed
     elif good_exact:
         verdict = KNOWN_GOOD
         relevant = good_exact
@@ -76,9 +81,9 @@ def decide(entries: list[dict[str, Any]], media: list[dict[str, Any]]) -> FileVe
     if len(relevant) > MAX_MATCHES:
         detail["more_matches"] = len(relevant) - MAX_MATCHES
     sets = [m for m in relevant if m["source"] == "hash-set"]
-    detail["victim_identified"] = _flag(sets, "victim_identified")
-    detail["offender_identified"] = _flag(sets, "offender_identified")
-    detail["series"] = sorted({m["series"] for m in sets if m.get("series")})
+    detail["victim_identified"] = _flag(relevant, "victim_identified")
+    detail["offender_identified"] = _flag(relevant, "offender_identified")
+    detail["series"] = sorted({m["series"] for m in relevant if m.get("series")})
     detail["alert"] = any(m.get("set_kind") == "alert" for m in sets)
     detail["baseline"] = any(m.get("baseline") for m in sets)
     detail["cases"] = sorted(

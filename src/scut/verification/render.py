@@ -31,9 +31,10 @@ VERDICT_TEXT = {
 MAX_TERMINAL_LINES = 50
 LEGEND = (
     "known: the same file is in a hash set of known material or was recorded "
-    "in another case. near: a copy that looks the same (resized, cropped, "
-    "turned, recompressed) found by its perceptual hash, with the PDQ "
-    "distance in bits (0 to 31), or by local features; check it by eye. "
+    "in another case, or it is a copy of media the centre's analysts have "
+    "categorised or put in a series. near: a copy that looks the same "
+    "(resized, cropped, turned, recompressed) found by its perceptual hash, "
+    "with the PDQ distance in bits (0 to 31), or by local features; check it by eye. "
     "new: nothing matched. known-good: a common file (operating system, "
     "software) set aside."
 )

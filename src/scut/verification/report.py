@@ -32,6 +32,7 @@ from scut.errors import ScutError
 from scut.hashsets.categories import label as category_label
 from scut.hashsets.items import Category
 from scut.matching.verdicts import VERDICTS
+from scut.series.status import SeriesStatus, series_of_media
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +135,23 @@ def build_report(database: Database, submission_id: int) -> VerificationReport:
                 Occurrence.verdict,
                 Occurrence.verdict_detail,
                 Media.sha256,
+                Occurrence.media_id,
             )
             .join(Media, Media.id == Occurrence.media_id)
             .where(Occurrence.exhibit_id.in_(list(exhibits)))
             .order_by(Occurrence.exhibit_id, Occurrence.path)
         ).all()
+        # Series change after matching: read their names and status now.
+        in_series = series_of_media(
+            session,
+            [row.media_id for row in occurrences]
+            + [
+                match["media_id"]
+                for row in occurrences
+                for match in (row.verdict_detail or {}).get("matches", [])
+                if match.get("media_id") is not None
+            ],
+        )
         errors = session.scalar(
             select(func.count(func.distinct(IngestError.path))).where(
                 IngestError.exhibit_id.in_(list(exhibits)),
@@ -171,8 +184,9 @@ def build_report(database: Database, submission_id: int) -> VerificationReport:
     categories: Counter[str] = Counter()
     series: dict[str, SeriesLine] = {}
     cases: Counter[str] = Counter()
-    for exhibit_id, path, verdict, detail, sha256 in occurrences:
+    for exhibit_id, path, verdict, detail, sha256, media_id in occurrences:
         line = _line(exhibits[exhibit_id], path, sha256, verdict, detail)
+        _current_series(line, media_id, detail, in_series)
         report.lines.append(line)
         report.by_verdict[verdict] = report.by_verdict.get(verdict, 0) + 1
         if line.category and verdict == "known":
@@ -197,6 +211,44 @@ def build_report(database: Database, submission_id: int) -> VerificationReport:
     )
     report.contact_cases = dict(cases.most_common())
     return report
+
+
+def _current_series(
+    line: FileLine,
+    media_id: int,
+    detail: dict[str, Any],
+    in_series: dict[int, SeriesStatus],
+) -> None:
+    """Set a line's series and identification from hash sets and current series.
+
+    Hash set matches keep what the set said at matching time; the centre's
+    own series (of this file, or of the media it matched) are read now.
+    """
+    matches = detail.get("matches", [])
+    sets = [match for match in matches if match.get("source") == "hash-set"]
+    series_names = {match["series"] for match in sets if match.get("series")}
+    victim = _flag(sets, "victim_identified")
+    offender = _flag(sets, "offender_identified")
+    related = [media_id] + [
+        match["media_id"] for match in matches if match.get("media_id") is not None
+    ]
+    for related_id in related:
+        status = in_series.get(related_id)
+        if status is None:
+            continue
+        series_names.add(status.name)
+        victim = _merge(victim, status.victim_identified)
+        offender = _merge(offender, status.offender_identified)
+    line.series = sorted(series_names)
+    line.victim_identified = victim
+    line.offender_identified = offender
+
+
+def _flag(matches: list[dict[str, Any]], name: str) -> bool | None:
+    value: bool | None = None
+    for match in matches:
+        value = _merge(value, match.get(name))
+    return value
 
 
 def _utc_text(moment: dt.datetime) -> str:

@@ -1,0 +1,111 @@
+"""What every ``scut`` command shares: consoles, settings, the database, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import sys
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+from scut.db.session import Database
+from scut.errors import ScutError
+from scut.settings import Settings, get_settings
+from scut.verification.render import terminal_text
+
+stdout = Console()
+stderr = Console(stderr=True)
+
+# The analyst the command acts for: --analyst, else the operating-system
+# account that runs it.
+_actor: str | None = None
+
+
+def set_actor(name: str | None) -> None:
+    """Record the analyst named by --analyst for this command."""
+    global _actor
+    _actor = name.strip() if name and name.strip() else None
+
+
+def actor() -> str:
+    """Return the name recorded as who made a change."""
+    if _actor:
+        return _actor[:200]
+    try:
+        return getpass.getuser()[:200]
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def settings(workers: int | None = None) -> Settings:
+    """Read the settings, turning a wrong value into a one-line error."""
+    try:
+        loaded = get_settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"SCUT_{'_'.join(str(part) for part in item['loc']).upper()}: {item['msg']}"
+            for item in error.errors()
+        )
+        stderr.print(f"[bold red]Error:[/] invalid setting: {escape(problems)}")
+        raise typer.Exit(code=1) from None
+    if workers is not None:
+        if workers < 1:
+            raise typer.BadParameter(f"--workers must be at least 1, got {workers}")
+        loaded = loaded.model_copy(update={"workers": workers})
+    return loaded
+
+
+def open_database(loaded: Settings) -> Database:
+    """Open the database and bring its schema up to date."""
+    database = Database(loaded)
+    database.upgrade()
+    return database
+
+
+def fail(error: ScutError) -> typer.Exit:
+    """Print a user error and return the exit that ends the command."""
+    # soft_wrap keeps a long path on one line, so it can be copied whole.
+    stderr.print(f"[bold red]Error:[/] {escape(str(error))}", soft_wrap=True)
+    return typer.Exit(code=1)
+
+
+def required(value: str, option: str) -> str:
+    """Return the stripped value of a text option that must not be empty."""
+    cleaned = value.strip()
+    if not cleaned:
+        raise typer.BadParameter(f"{option} must not be empty")
+    try:
+        cleaned.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise typer.BadParameter(f"{option} is not valid UTF-8 text") from error
+    if "\x00" in cleaned:
+        raise typer.BadParameter(f"{option} must not contain a NUL character")
+    return cleaned
+
+
+def parse_date(value: str | None, option: str = "date") -> dt.date | None:
+    """Read an ISO date option, or raise BadParameter naming it."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise typer.BadParameter(
+            f"invalid {option} {value!r}; use YYYY-MM-DD"
+        ) from error
+
+
+def print_json(data: Any) -> None:
+    """Write data as indented JSON on stdout."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def text(value: object) -> Text:
+    """Return a stored value as Rich text with its control characters escaped."""
+    return terminal_text("" if value is None else str(value))

@@ -1,0 +1,79 @@
+"""The IDNP, Moldova's personal identification number.
+
+Thirteen digits: the first is 2 for persons (0 on some old numbers), then
+three of the year the number was assigned, three of the registering office,
+five of sequence and a check digit. The check digit is the sum of the first
+twelve digits weighted 7, 3, 1, 7, 3, 1, ... modulo 10, the rule the
+organisation number (IDNO) shares, so python-stdnum's ``stdnum.md.idno``
+computes it. The number encodes neither the birth date nor the sex.
+"""
+
+from __future__ import annotations
+
+from stdnum.md import idno
+
+from scut.errors import ScutError
+
+LENGTH = 13
+# First digits of personal numbers; 1 starts an organisation's IDNO.
+PERSON_PREFIXES = ("0", "2")
+
+
+class InvalidIdnp(ScutError):
+    """Raised for a value that is not a valid IDNP; the message says why."""
+
+
+def validate_idnp(value: str) -> str:
+    """Return the 13 digits of an IDNP, or raise InvalidIdnp naming the reason.
+
+    Spaces, hyphens and dots that people type between digit groups are
+    removed first.
+    """
+    digits = "".join(ch for ch in value if ch not in " -.\t")
+    shown = _shown(value)
+    if not digits:
+        raise InvalidIdnp("invalid IDNP: the value is empty")
+    if not (digits.isascii() and digits.isdigit()):
+        raise InvalidIdnp(f"invalid IDNP {shown}: it must contain digits only")
+    if len(digits) != LENGTH:
+        raise InvalidIdnp(
+            f"invalid IDNP {shown}: it has {len(digits)} digits, an IDNP has {LENGTH}"
+        )
+    if digits[0] == "1":
+        raise InvalidIdnp(
+            f"invalid IDNP {shown}: a number starting with 1 is an organisation's "
+            "IDNO, not a person's IDNP"
+        )
+    if digits[0] not in PERSON_PREFIXES:
+        raise InvalidIdnp(
+            f"invalid IDNP {shown}: a person's IDNP starts with 2 (or 0 on old numbers)"
+        )
+    expected = idno.calc_check_digit(digits[:12])
+    if digits[12] != expected:
+        raise InvalidIdnp(
+            f"invalid IDNP {shown}: the check digit is {digits[12]}, "
+            f"the first twelve digits give {expected}; check for a mistyped digit"
+        )
+    return digits
+
+
+def is_valid_idnp(value: str) -> bool:
+    """Return whether ``value`` is a valid IDNP."""
+    try:
+        validate_idnp(value)
+    except InvalidIdnp:
+        return False
+    return True
+
+
+def mask_idnp(value: str, visible: int = 4) -> str:
+    """Return the IDNP with all but its last ``visible`` digits hidden."""
+    if visible <= 0:
+        return "*" * len(value)
+    return "*" * max(len(value) - visible, 0) + value[-visible:]
+
+
+def _shown(value: str) -> str:
+    """Quote a user's value for a message, cut short and with controls escaped."""
+    text = value if len(value) <= 40 else value[:40] + "..."
+    return ascii(text) if not text.isprintable() else f"'{text}'"

@@ -410,3 +410,32 @@ def test_matches_sorted_by_distance_then_source() -> None:
 
 def test_verdict_names_listed() -> None:
     assert set(verdicts.VERDICTS) == {KNOWN, KNOWN_GOOD, NEAR, NEW}
+
+
+def _confirmed(distance: int = 4, **series: Any) -> dict[str, Any]:
+    """Return a perceptual match of media that an analyst categorised or grouped."""
+    match = _media("pdq", distance=distance, category=("projectvic", "1"))
+    match["confirmed"] = True
+    match.update(series)
+    return match
+
+
+def test_copy_of_confirmed_media_is_known() -> None:
+    result = decide([], [_confirmed()])
+    assert result.verdict == KNOWN
+    assert result.category == ("projectvic", "1", "earlier media")
+
+
+def test_copy_of_unconfirmed_media_stays_near() -> None:
+    result = decide([], [_media("pdq", distance=4, category=("projectvic", "1"))])
+    assert result.verdict == NEAR
+
+
+def test_series_of_confirmed_media_sets_flags() -> None:
+    match = _confirmed(
+        series="Orchard", victim_identified=True, offender_identified=False
+    )
+    result = decide([_entry(victim=False, offender=True, series="Partner")], [match])
+    assert result.detail["series"] == ["Orchard", "Partner"]
+    assert result.detail["victim_identified"] is True
+    assert result.detail["offender_identified"] is True

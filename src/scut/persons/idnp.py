@@ -20,7 +20,7 @@ PERSON_PREFIXES = ("0", "2")
 
 
 class InvalidIdnp(ScutError):
-    """Raised for a value that is not a valid IDNP; the message says why."""
+    """Raised for a value that is not a valid IDNP; the message gives the reason."""
 
 
 def validate_idnp(value: str) -> str:

@@ -49,7 +49,7 @@ class InvalidQuery(ScutError):
 
 @dataclass(frozen=True, slots=True)
 class PersonQuery:
-    """What an analyst typed into the search."""
+    """The words, birth date, IDNP and category an analyst typed into the search."""
 
     text: str = ""
     birth_date: str | None = None

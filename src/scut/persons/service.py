@@ -1,6 +1,6 @@
 """Persons: victims, offenders, suspects, convicted persons and witnesses.
 
-Each person holds at least one category of data subject. Names are stored
+Each person has at least one category of data subject. Names are stored
 as typed in ``person_names`` beside the NFC form with comma-below letters,
 with the keys that search compares (``scut.persons.names``). Every change
 is kept as a ``PersonEvent`` with the old and new values.

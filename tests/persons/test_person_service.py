@@ -17,6 +17,7 @@ from scut.persons.service import (
     due_for_review,
     link_person,
     mark_reviewed,
+    person_history,
     remove_category,
     set_identification,
     unlink_person,
@@ -114,6 +115,9 @@ def test_update_keeps_history_and_old_name(database: Database) -> None:
             select(PersonEvent.action).where(PersonEvent.person_id == person.id)
         ).all()
         assert events == ["created", "updated"]
+        (_, update) = person_history(session, person.id)
+        assert update["actor"] == "ion"
+        assert update["detail"]["last_name"] == ["Țurcanu", "Rotaru"]
         with pytest.raises(PersonError, match="unknown person field"):
             update_person(session, person.id, {"shoe_size": 40}, actor="ion")
         assert (

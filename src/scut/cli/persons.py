@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -145,6 +146,28 @@ def persons_show(person: PersonArgument, as_json: JsonOption = False) -> None:
         print_json(view)
     else:
         _show_person(view)
+
+
+@persons_app.command("history")
+def persons_history(person: PersonArgument, as_json: JsonOption = False) -> None:
+    """Show every change of a person record: who, when and what."""
+    from scut.persons.service import person_history
+
+    events = run(lambda session: person_history(session, person))
+    if as_json:
+        print_json(events)
+        return
+    table = Table(title=f"History of person {person}")
+    for column in ("when", "action", "by", "detail"):
+        table.add_column(column, overflow="fold")
+    for event in events:
+        table.add_row(
+            text(event["at"]),
+            text(event["action"]),
+            text(event["actor"]),
+            text(json.dumps(event["detail"], ensure_ascii=False, default=str)),
+        )
+    stdout.print(table)
 
 
 @persons_app.command("update")

@@ -564,6 +564,24 @@ def describe_person(session: Session, person_id: int) -> PersonView:
     return view
 
 
+def person_history(session: Session, person_id: int) -> list[dict[str, Any]]:
+    """Return every change of a person record, oldest first."""
+    get_person(session, person_id)
+    return [
+        {
+            "at": event.created_at.isoformat(timespec="seconds"),
+            "action": event.action,
+            "actor": event.actor,
+            "detail": event.detail,
+        }
+        for event in session.scalars(
+            select(PersonEvent)
+            .where(PersonEvent.person_id == person_id)
+            .order_by(PersonEvent.id)
+        )
+    ]
+
+
 def birth_text(person: Person) -> str | None:
     """Return a person's partial birth date as text, or None."""
     if person.birth_year is None:

@@ -631,3 +631,116 @@ class LinkReview(Base):
     import_id: Mapped[int] = mapped_column(ForeignKey("convicted_imports.id"))
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class User(Base):
+    """A person who signs in: a unit's officer or one of the centre's staff."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # Argon2id hash in PHC string form.
+    password_hash: Mapped[str] = mapped_column(String(200))
+    password_changed_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    # TOTP secret (base32), sealed with the master key; None until enrolled.
+    totp_secret_sealed: Mapped[str | None] = mapped_column(String(400))
+    totp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last TOTP time step accepted, so a code cannot be used twice.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column()
+    last_login_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class UserRole(Base):
+    """A role a user holds: submitter, analyst, supervisor, auditor or admin."""
+
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class LoginSession(Base):
+    """A signed-in session of the web application, found by its token's hash."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SHA-256 of the session token; the token itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    # The fixed end, however active the session is.
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    ended_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class ApiToken(Base):
+    """A token for the HTTP API, issued after a password and TOTP sign-in."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    last_used_at: Mapped[dt.datetime | None] = mapped_column()
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt, kept to throttle a source that keeps failing."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_source_at", "source", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    success: Mapped[bool] = mapped_column(Boolean)
+
+
+class AuditEvent(Base):
+    """One audited action, chained to the previous event by its hash.
+
+    ``hash`` is the SHA-256 of the previous event's hash and this event's
+    canonical fields (scut.security.audit), so an edited, deleted or
+    reordered row breaks the chain. On PostgreSQL the application's role
+    may only insert into this table.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utc_now, index=True)
+    user: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(100), default="")
+    action: Mapped[str] = mapped_column(String(100), index=True)
+    object_type: Mapped[str] = mapped_column(String(50), default="")
+    object_ids: Mapped[str] = mapped_column(Text, default="")
+    # allowed, denied, failed or succeeded.
+    outcome: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(100), default="")
+    justification: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

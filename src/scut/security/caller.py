@@ -42,7 +42,7 @@ class Caller:
 
     @property
     def name(self) -> str:
-        """Return the name recorded with changes: the analyst acted for, else the user."""
+        """Return the name recorded with changes: the analyst named, else the user."""
         if self.acting_for:
             return f"{self.acting_for} (via {self.user})"
         return self.user

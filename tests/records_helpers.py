@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from scut.db.models import Case, Exhibit, Media, Occurrence, Submission, Unit
+from scut.security.caller import Caller
 
 
 def add_media(session: Session, count: int, *, start: int = 0) -> list[int]:
@@ -60,3 +61,13 @@ def add_submission(
         )
     session.flush()
     return submission.id
+
+
+def analyst(name: str, justification: str = "CASE-1") -> Caller:
+    """Return a signed-in analyst of the centre, with a justification."""
+    return Caller(
+        user=name,
+        roles=frozenset({"analyst"}),
+        source="test",
+        justification=justification,
+    )

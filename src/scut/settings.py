@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import ByteSize, Field, field_validator
+from pydantic import ByteSize, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     # point to them are committed, so a power cut cannot leave a row whose
     # blob never reached the disk.
     fsync_blobs: bool = True
+    # JSON key file of the master keys that wrap each blob's data key; mode
+    # 0600 or stricter, outside data_dir. With neither this nor master_key
+    # set, Scut creates one on first use at $XDG_CONFIG_HOME/scut/master-key.json
+    # (~/.config/scut/master-key.json by default).
+    master_key_file: Path | None = None
+    # One master key, the base64 of 32 random bytes, instead of a key file;
+    # `scut keys rotate` cannot add a key to it.
+    master_key: SecretStr | None = None
 
     # Archive limits: members nested deeper than this are not opened.
     archive_max_depth: int = 5
@@ -95,6 +103,24 @@ class Settings(BaseSettings):
     # subject, over the defaults of scut.persons.retention, as JSON:
     # SCUT_RETENTION_YEARS='{"witness": 2}'.
     retention_years: dict[str, int] = Field(default_factory=dict)
+
+    # Ed25519 private key (PEM) that signs the audit anchors; it must lie
+    # outside data_dir. Empty means $XDG_CONFIG_HOME/scut/audit-signing-key.pem
+    # (~/.config when XDG_CONFIG_HOME is unset), created on first use.
+    audit_signing_key_file: str = ""
+    # Folder of the signed anchors file; empty means data_dir/audit-anchors.
+    audit_anchor_dir: str = ""
+    # Audit events between two automatic signed anchors.
+    audit_anchor_interval: int = Field(default=1000, ge=1)
+
+    # A signed-in session ends after this many minutes without a request,
+    # and this many hours after sign-in however active it is.
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_max_hours: int = Field(default=12, ge=1)
+    # After this many failed sign-ins in a row an account is locked for
+    # login_lock_minutes; during the lock even the right password fails.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lock_minutes: int = Field(default=10, ge=1)
 
     @field_validator("worker_memory_bytes")
     @classmethod

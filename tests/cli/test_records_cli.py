@@ -26,7 +26,8 @@ def _scut(*arguments: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     )
     environment.pop("SCUT_DATABASE_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "scut", "--analyst", "ana", *arguments],
+        [sys.executable, "-m", "scut", "--analyst", "ana", "--justification", "CASE-1"]
+        + list(arguments),
         env=environment,
         capture_output=True,
         text=True,
@@ -72,7 +73,9 @@ def test_analyst_flow_makes_later_copies_known(tmp_path: Path) -> None:
         _ok("media", "list", "--submission", "1", "--json", data_dir=data)
     )
     assert [line["verdict"] for line in media] == ["new"] * 4
-    ids = [str(line["media_id"]) for line in media]
+    # Media numbers follow the order the workers finished, not the names.
+    by_name = {Path(line["path"]).name: str(line["media_id"]) for line in media}
+    ids = [by_name[f"picture_{seed}.jpg"] for seed in (1, 2, 3, 4)]
 
     _ok("media", "categorise", "--submission", "1", "--code", "1", data_dir=data)
     _ok("series", "create", "Orchard", *ids[:3], data_dir=data)

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from records_helpers import analyst
 from scut.convicted.importer import (
     ImportReport,
     ReviewError,
@@ -39,7 +40,12 @@ from scut.db.models import (
 )
 from scut.db.session import Database
 from scut.persons.dates import PartialDate
-from scut.persons.service import PersonInput, create_person, person_categories
+from scut.persons.service import (
+    PersonInput,
+    create_person,
+    person_categories,
+    update_person,
+)
 
 IDNP_A = "2002042123459"
 IDNP_B = "2003045123457"
@@ -125,7 +131,7 @@ def write_xlsx(
 
 
 def write_list(path: Path, rows: Sequence[dict[str, str]]) -> Path:
-    """Write the rows as CSV or XLSX, as the suffix of ``path`` says."""
+    """Write the rows as CSV or XLSX, chosen by the suffix of ``path``."""
     if path.suffix == ".xlsx":
         return write_xlsx(path, rows)
     return write_csv(path, rows)
@@ -133,7 +139,7 @@ def write_list(path: Path, rows: Sequence[dict[str, str]]) -> Path:
 
 def run_import(database: Database, path: Path, **options: Any) -> ImportReport:
     with database.session() as session, session.begin():
-        return import_convicted(session, path, actor="analyst", **options)
+        return import_convicted(session, path, caller=analyst("analyst"), **options)
 
 
 def add_person(
@@ -157,7 +163,7 @@ def add_person(
                 birth_date=birth_date,
                 idnp=idnp,
             ),
-            actor="analyst",
+            caller=analyst("analyst"),
         )
         return person.id
 
@@ -165,9 +171,7 @@ def add_person(
 def table_counts(database: Database) -> dict[str, int]:
     with database.session() as session:
         return {
-            model.__tablename__: session.scalar(
-                select(func.count()).select_from(model)
-            )
+            model.__tablename__: session.scalar(select(func.count()).select_from(model))
             or 0
             for model in (*PERSON_TABLES, ConvictedImport)
         }
@@ -208,7 +212,7 @@ def first_list(path: Path) -> Path:
             row(last_name="Cirlan", first_name="Ion", birth_date="23.04.1986"),
             # Row 4: only the birth year: an analyst must decide.
             row(last_name="Munteanu", first_name="Elena", birth_date="1992"),
-            # Row 5: nobody recorded.
+            # Row 5: a person not recorded.
             row(idnp=IDNP_B),
             # Row 6: the check digit is wrong.
             row(idnp=INVALID_IDNP, last_name="Rusu", first_name="Vasile"),
@@ -445,11 +449,14 @@ def test_record_key_without_record_id() -> None:
         return ConvictedRow(**values)
 
     assert record_key(convicted_row()) == "name:carlan|ion|1986-04-23|175 alin. (1)|"
-    assert record_key(convicted_row(last_name="Cârlan")) == record_key(
-        convicted_row()
-    )
+    assert record_key(convicted_row(last_name="Cârlan")) == record_key(convicted_row())
     assert record_key(convicted_row(idnp=IDNP_A)).startswith(f"idnp:{IDNP_A}|")
     assert record_key(convicted_row(record_id=" DTI-9 ")) == "id:DTI-9"
+    # Two keys longer than the column that differ only at the end.
+    long_first = convicted_row(last_name="A" * 200, first_name="B" * 199 + "C")
+    long_second = convicted_row(last_name="A" * 200, first_name="B" * 199 + "D")
+    assert len(record_key(long_first)) == 400
+    assert record_key(long_first) != record_key(long_second)
 
 
 # Linkage
@@ -573,6 +580,42 @@ def test_probable_link_adds_idnp(database: Database, tmp_path: Path) -> None:
         assert session.get_one(Person, cirlan).idnp == IDNP_C
 
 
+def test_two_idnps_for_one_person_review(database: Database, tmp_path: Path) -> None:
+    # Two rows name the same recorded person, who has no IDNP, with two
+    # different IDNPs: the first gives the person its IDNP.
+    cirlan = add_person(database, "Cîrlan", "Ion", "1986-04-23")
+    path = write_csv(
+        tmp_path / "list.csv",
+        [
+            row(
+                idnp=idnp,
+                last_name="Cîrlan",
+                first_name="Ion",
+                birth_date="23.04.1986",
+                article=article,
+            )
+            for idnp, article in ((IDNP_C, "208/1"), (IDNP_D, "186 alin. (2)"))
+        ],
+    )
+
+    report = run_import(database, path)
+
+    assert (report.linked_probable, report.review) == (1, 1)
+    with database.session() as session:
+        first, second = convictions(session)
+        assert (first.person_id, first.link) == (cirlan, "probable")
+        assert (second.person_id, second.link) == (None, "review")
+        assert session.get_one(Person, cirlan).idnp == IDNP_C
+        (item,) = open_reviews(session, caller=analyst("analyst"))
+        assert item["person"]["id"] == cirlan
+    with (
+        database.session() as session,
+        session.begin(),
+        pytest.raises(ReviewError, match="IDNP differs"),
+    ):
+        decide_review(session, item["review"], accept=True, caller=analyst("ana"))
+
+
 def test_linked_person_keeps_categories(database: Database, tmp_path: Path) -> None:
     ceban = add_person(
         database,
@@ -594,7 +637,7 @@ def test_linked_person_keeps_categories(database: Database, tmp_path: Path) -> N
 
 
 def test_same_new_idnp_twice_one_person(database: Database, tmp_path: Path) -> None:
-    # Two convictions of a person nobody recorded yet, in one list.
+    # Two convictions of a person not recorded yet, in one list.
     path = write_csv(
         tmp_path / "list.csv",
         [
@@ -719,7 +762,7 @@ def test_review_accept_links_and_closes_others(
 
     assert (report.review, report.linked_probable) == (1, 0)
     with database.session() as session:
-        items = open_reviews(session)
+        items = open_reviews(session, caller=analyst("analyst"))
     assert {item["person"]["id"] for item in items} == {first, second}
     assert all(item["row"]["name"] == "Cîrlan Ion" for item in items)
     assert all(item["levels"]["birth_date"] == "exact" for item in items)
@@ -728,7 +771,7 @@ def test_review_accept_links_and_closes_others(
 
     with database.session() as session, session.begin():
         conviction = decide_review(
-            session, chosen["review"], accept=True, actor="reviewer"
+            session, chosen["review"], accept=True, caller=analyst("reviewer")
         )
         assert conviction.person_id == first
 
@@ -743,7 +786,7 @@ def test_review_accept_links_and_closes_others(
             first: ("accepted", "reviewer"),
             second: ("rejected", "reviewer"),
         }
-        assert open_reviews(session) == []
+        assert open_reviews(session, caller=analyst("analyst")) == []
         assert person_categories(session, first) == ["victim", "convicted"]
         assert person_categories(session, second) == ["victim"]
     for item in (chosen, other):
@@ -752,12 +795,12 @@ def test_review_accept_links_and_closes_others(
             session.begin(),
             pytest.raises(ReviewError, match="already"),
         ):
-            decide_review(session, item["review"], accept=True, actor="reviewer")
+            decide_review(
+                session, item["review"], accept=True, caller=analyst("reviewer")
+            )
 
 
-def test_review_reject_last_creates_person(
-    database: Database, tmp_path: Path
-) -> None:
+def test_review_reject_last_creates_person(database: Database, tmp_path: Path) -> None:
     munteanu = add_person(database, "Munteanu", "Elena", "1992-01-30")
     path = write_csv(
         tmp_path / "list.csv",
@@ -765,12 +808,14 @@ def test_review_reject_last_creates_person(
     )
     run_import(database, path)
     with database.session() as session:
-        (item,) = open_reviews(session)
+        (item,) = open_reviews(session, caller=analyst("analyst"))
     assert item["person"]["id"] == munteanu
     assert item["row"]["birth_date"] == "1992"
 
     with database.session() as session, session.begin():
-        conviction = decide_review(session, item["review"], accept=False, actor="ana")
+        conviction = decide_review(
+            session, item["review"], accept=False, caller=analyst("ana")
+        )
         created = conviction.person_id
 
     assert created is not None
@@ -791,7 +836,7 @@ def test_review_reject_last_creates_person(
         session.begin(),
         pytest.raises(ReviewError, match="already rejected"),
     ):
-        decide_review(session, item["review"], accept=False, actor="ana")
+        decide_review(session, item["review"], accept=False, caller=analyst("ana"))
 
 
 def test_review_reject_one_of_two(database: Database, tmp_path: Path) -> None:
@@ -803,16 +848,57 @@ def test_review_reject_one_of_two(database: Database, tmp_path: Path) -> None:
     )
     run_import(database, path)
     with database.session() as session:
-        first, second = open_reviews(session)
+        first, second = open_reviews(session, caller=analyst("analyst"))
 
     with database.session() as session, session.begin():
-        conviction = decide_review(session, first["review"], accept=False, actor="ana")
+        conviction = decide_review(
+            session, first["review"], accept=False, caller=analyst("ana")
+        )
         assert conviction.person_id is None
         assert conviction.link == "review"
 
     with database.session() as session:
-        (remaining,) = open_reviews(session)
+        (remaining,) = open_reviews(session, caller=analyst("analyst"))
         assert remaining["review"] == second["review"]
+        assert session.scalar(select(func.count()).select_from(Person)) == 2
+
+
+def test_review_uses_idnp_recorded_later(database: Database, tmp_path: Path) -> None:
+    munteanu = add_person(database, "Munteanu", "Elena", "1992-01-30")
+    path = write_csv(
+        tmp_path / "list.csv",
+        [
+            row(
+                idnp=IDNP_D,
+                last_name="Munteanu",
+                first_name="Elena",
+                birth_date="1992",
+            )
+        ],
+    )
+    run_import(database, path)
+    with database.session() as session:
+        (item,) = open_reviews(session, caller=analyst("analyst"))
+    # After the import, an analyst records both IDNPs.
+    with database.session() as session, session.begin():
+        update_person(session, munteanu, {"idnp": IDNP_C}, caller=analyst("ana"))
+    holder = add_person(database, "Munteanu", "Elena", "1992-01-30", idnp=IDNP_D)
+
+    with (
+        database.session() as session,
+        session.begin(),
+        pytest.raises(ReviewError, match="IDNP differs"),
+    ):
+        decide_review(session, item["review"], accept=True, caller=analyst("ana"))
+    with database.session() as session, session.begin():
+        conviction = decide_review(
+            session, item["review"], accept=False, caller=analyst("ana")
+        )
+        assert (conviction.person_id, conviction.link) == (holder, "idnp")
+
+    with database.session() as session:
+        assert person_categories(session, holder) == ["victim", "convicted"]
+        assert person_categories(session, munteanu) == ["victim"]
         assert session.scalar(select(func.count()).select_from(Person)) == 2
 
 
@@ -821,7 +907,7 @@ def test_review_unknown_item(database: Database) -> None:
         database.session() as session,
         pytest.raises(ReviewError, match="no review item number 999"),
     ):
-        decide_review(session, 999, accept=True, actor="ana")
+        decide_review(session, 999, accept=True, caller=analyst("ana"))
 
 
 def test_review_reimport_keeps_queue(database: Database, tmp_path: Path) -> None:
@@ -836,7 +922,7 @@ def test_review_reimport_keeps_queue(database: Database, tmp_path: Path) -> None
 
     assert (report.unchanged, report.review) == (1, 0)
     with database.session() as session:
-        assert len(open_reviews(session)) == 1
+        assert len(open_reviews(session, caller=analyst("analyst"))) == 1
 
 
 # Invalid input
@@ -875,26 +961,37 @@ def test_missing_column_stores_nothing(database: Database, tmp_path: Path) -> No
     header = [column for column in HEADER if column != "article"]
     broken = write_csv(tmp_path / "broken.csv", [row(idnp=IDNP_D)], header)
 
-    with database.session() as session, session.begin():
-        with pytest.raises(ConvictedFileError, match="required column missing"):
-            import_convicted(session, broken, actor="analyst")
+    with (
+        pytest.raises(ConvictedFileError, match="required column missing"),
+        database.session() as session,
+        session.begin(),
+    ):
+        import_convicted(session, broken, caller=analyst("analyst"))
 
     assert table_counts(database) == before
 
 
-def test_failed_import_rolls_back(database: Database, tmp_path: Path) -> None:
+def test_file_broken_midway_stores_nothing(database: Database, tmp_path: Path) -> None:
     recorded_persons(database)
     before = table_counts(database)
-    path = first_list(tmp_path / "list.csv")
-    seen: list[int] = []
+    # Enough rows that the reader has not buffered the end of the file when
+    # the first row arrives, so the broken record appended then is read.
+    path = write_csv(
+        tmp_path / "list.csv",
+        [row(record_id=f"DTI-{number}") for number in range(300)],
+    )
+    assert path.stat().st_size > 16_384
 
-    def stop_at_fifth(step: int) -> None:
-        seen.append(step)
-        if len(seen) == 5:
-            raise KeyboardInterrupt
+    def break_file(_step: int) -> None:
+        if path.stat().st_size < 40_000:
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write('DTI-x;;"Rusu;Ion\n' * 1_000)
 
-    with database.session() as session, session.begin():
-        with pytest.raises(KeyboardInterrupt):
-            import_convicted(session, path, actor="analyst", progress=stop_at_fifth)
+    with (
+        pytest.raises(ConvictedFileError, match="broken CSV record"),
+        database.session() as session,
+        session.begin(),
+    ):
+        import_convicted(session, path, caller=analyst("analyst"), progress=break_file)
 
     assert table_counts(database) == before

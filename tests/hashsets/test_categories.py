@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -149,3 +150,24 @@ def test_to_scheme_mapping(
 def test_to_scheme_rejects_unknown_target() -> None:
     with pytest.raises(ValueError, match="unknown category scheme 'dhs'"):
         to_scheme(Category(PROJECTVIC, "1"), "dhs")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [Decimal("1e300000"), Decimal("-1e300000"), "9" * 5000, 10**40],
+)
+def test_huge_category_out_of_range(value: object) -> None:
+    # int(Decimal("1e300000")) takes seconds (8 s measured), and 1e999999999
+    # would take hours; the check on the exponent takes microseconds.
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match="is out of range") as raised:
+        parse_vics_category(value)
+    elapsed = time.perf_counter() - started
+
+    assert elapsed < 1
+    assert len(str(raised.value)) < 200
+
+
+def test_huge_dhs_category_out_of_range() -> None:
+    with pytest.raises(ValueError, match="DHS category 1E\\+300000 is out"):
+        from_legacy_dhs(Decimal("1e300000"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -133,3 +134,81 @@ def test_wrong_named_format_raises(hashsets_dir: Path) -> None:
         open_hash_set(hashsets_dir / "md5_list.txt", "vics")
     with pytest.raises(HashSetFormatError, match="no MD5 or SHA1 column"):
         open_hash_set(hashsets_dir / "NSRLFile.txt", "icse")
+
+
+MD5_LINES = "".join(f"{n:032x}  file{n}.jpg\r\n" for n in range(3))
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        (b"\xff\xfe" + MD5_LINES.encode("utf-16-le"), "UTF-16 (little-endian)"),
+        (b"\xfe\xff" + MD5_LINES.encode("utf-16-be"), "UTF-16 (big-endian)"),
+        (MD5_LINES.encode("utf-16-le"), "UTF-16 (little-endian)"),
+        (MD5_LINES.encode("utf-16-be"), "UTF-16 (big-endian)"),
+        (MD5_LINES.encode("utf-32"), "UTF-32 (little-endian)"),
+    ],
+)
+def test_utf16_named_in_error(tmp_path: Path, data: bytes, encoding: str) -> None:
+    # PowerShell 5's ">" writes UTF-16; such a list once got "format not
+    # recognised", or every line rejected with --format plain.
+    path = tmp_path / "list.txt"
+    path.write_bytes(data)
+
+    for fmt in (None, "plain", "vics"):
+        with pytest.raises(HashSetFormatError) as raised:
+            open_hash_set(path, fmt)
+        message = str(raised.value)
+        assert message.startswith(f"{path}: the file is {encoding} text"), fmt
+        assert "iconv -f UTF-" in message
+
+
+def test_directory_named_as_directory(tmp_path: Path) -> None:
+    with pytest.raises(HashSetFormatError) as raised:
+        open_hash_set(tmp_path)
+
+    assert str(raised.value) == (
+        f"{tmp_path} is a directory, not a regular file; give the path of a "
+        "hash set file"
+    )
+
+
+def test_fifo_rejected_without_blocking(tmp_path: Path) -> None:
+    # Opening a named pipe for reading waits for a writer, for ever.
+    path = tmp_path / "pipe"
+    os.mkfifo(path)
+
+    with pytest.raises(HashSetFormatError, match="is a named pipe, not a regular"):
+        open_hash_set(path, "plain")
+
+
+def test_device_behind_link_rejected(tmp_path: Path) -> None:
+    # /dev/zero would be read for ever.
+    path = tmp_path / "zero.txt"
+    path.symlink_to("/dev/zero")
+
+    with pytest.raises(HashSetFormatError, match="is a character device, not"):
+        open_hash_set(path, "plain")
+
+
+def test_link_loop_and_missing_file(tmp_path: Path) -> None:
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    missing = tmp_path / "missing.txt"
+
+    with pytest.raises(HashSetFormatError) as raised:
+        open_hash_set(loop)
+    assert str(raised.value).startswith(f"{loop}: cannot open the hash set file: ")
+    assert "symbolic links" in str(raised.value)
+    with pytest.raises(HashSetFormatError, match="hash set file not found"):
+        open_hash_set(missing)
+
+
+def test_unreadable_file_raises_scut_error() -> None:
+    # Reading /proc/self/mem from offset 0 fails with EIO; an OSError once
+    # ended the import with a traceback.
+    path = Path("/proc/self/mem")
+
+    with pytest.raises(HashSetFormatError) as raised:
+        open_hash_set(path, "plain")
+    assert str(raised.value).startswith(f"{path}: cannot read the file: ")

@@ -100,3 +100,21 @@ def test_missing_hash_column_raises(tmp_path: Path) -> None:
     with pytest.raises(HashSetFormatError, match="no 'hash' column") as raised:
         open_hashkeeper(path)
     assert str(path) in str(raised.value)
+
+
+def test_size_above_int64_rejected_alone(tmp_path: Path) -> None:
+    lines = [
+        HSH_HEADER,
+        f'1,5,"a.jpg","dir","{"AB" * 16}",9223372036854775808,,,"UTC",,,',
+        f'2,5,"b.jpg","dir","{"CD" * 16}",9223372036854775807,,,"UTC",,,',
+    ]
+    path = tmp_path / "set.hsh"
+    path.write_text("\r\n".join(lines) + "\r\n")
+    records = list(open_hashkeeper(path).items)
+
+    assert len(records) == 2
+    assert isinstance(records[0], BadRecord)
+    assert records[0].location == "line 2"
+    assert records[0].reason.startswith("file_size: size '9223372036854775808' is out")
+    assert isinstance(records[1], KnownItem)
+    assert records[1].media_size == 2**63 - 1

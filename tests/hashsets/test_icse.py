@@ -209,3 +209,56 @@ def test_bad_header_raises(tmp_path: Path, lines: list[str], message: str) -> No
     with pytest.raises(HashSetFormatError, match=message) as raised:
         open_icse(path)
     assert str(path) in str(raised.value)
+
+
+def test_unbalanced_quote_loses_one_line(tmp_path: Path) -> None:
+    # The quote on line 102 once swallowed 1,725 rows; with fewer rows
+    # after it, all of them went into one Series and none was reported.
+    lines = ["MD5;SHA1;Series name"]
+    for n in range(10_000):
+        series = '"unbalanced' if n == 100 else "S"
+        lines.append(f"{n:032x};{n:040x};{series}")
+    records = list(open_icse(write_csv(tmp_path / "quote.csv", lines)).items)
+
+    bad_records = [record for record in records if isinstance(record, BadRecord)]
+    items = [record for record in records if isinstance(record, KnownItem)]
+    assert len(bad_records) == 1
+    assert bad_records[0].location == "line 102"
+    assert bad_records[0].reason.startswith(
+        "unbalanced quote: a quoted field starts on this line and runs on to line "
+    )
+    assert bad_records[0].reason.endswith(
+        "this line is left out and reading goes on at line 103"
+    )
+    assert len(items) == 9_999
+    assert items[100].location == "line 103"
+    assert items[100].hashes == [("md5", f"{101:032x}"), ("sha1", f"{101:040x}")]
+    assert all(item.series == "S" for item in items)
+
+
+def test_unbalanced_quote_near_end(tmp_path: Path) -> None:
+    lines = [HEADER, row(md5="11" * 16, series_name='"open')]
+    lines += [row(md5=f"{n:032x}", series_name="S") for n in range(50)]
+    records = list(open_icse(write_csv(tmp_path / "end.csv", lines)).items)
+
+    assert len(records) == 51
+    assert isinstance(records[0], BadRecord)
+    assert records[0].location == "line 2"
+    assert "runs on to line 52, over lines that read as rows" in records[0].reason
+    assert all(isinstance(record, KnownItem) for record in records[1:])
+
+
+def test_quoted_line_break_still_read(tmp_path: Path) -> None:
+    lines = [
+        HEADER,
+        row(md5="11" * 16, series_name='"two\r\nlines; one field"'),
+        row(md5="22" * 16),
+    ]
+    records = list(open_icse(write_csv(tmp_path / "multiline.csv", lines)).items)
+
+    assert len(records) == 2
+    first = records[0]
+    assert isinstance(first, KnownItem)
+    assert first.series == "two\r\nlines; one field"
+    assert first.location == "line 3"
+    assert isinstance(records[1], KnownItem)

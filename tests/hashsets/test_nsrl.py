@@ -10,7 +10,13 @@ import pytest
 
 from scut.hashsets.formats import HashSetFormatError
 from scut.hashsets.items import BadRecord, KnownItem
-from scut.hashsets.nsrl import FETCH_ROWS, open_nsrl, open_rds_legacy, open_rds_v3
+from scut.hashsets.nsrl import (
+    FETCH_ROWS,
+    MIN_ROW_LIMIT,
+    open_nsrl,
+    open_rds_legacy,
+    open_rds_v3,
+)
 
 LEGACY_HEADER = (
     '"SHA-1","MD5","CRC32","FileName","FileSize","ProductCode",'
@@ -217,3 +223,109 @@ def test_legacy_bad_row_in_middle(tmp_path: Path) -> None:
     assert last.hashes == [("sha1", "ff" * 20)]
     assert last.file_name == "four, with comma.jpg"
     assert last.media_size == 13
+
+
+def test_v3_failing_view_names_file(tmp_path: Path) -> None:
+    # A sqlite3 error while rows were fetched once ended in a traceback.
+    path = make_database(
+        tmp_path / "failing.db",
+        [
+            "CREATE TABLE file_data (n INTEGER)",
+            "CREATE VIEW FILE AS SELECT printf('%064x', abs(CASE WHEN n = 11 "
+            "THEN -9223372036854775808 ELSE n END)) AS sha256 FROM file_data",
+        ],
+        [(n,) for n in range(1, 21)],
+    )
+    source = open_rds_v3(path)
+
+    with pytest.raises(HashSetFormatError) as raised:
+        list(source.items)
+
+    message = str(raised.value)
+    assert message.startswith(f"{path}: reading the NSRL FILE view failed after")
+    assert "integer overflow" in message
+
+
+def test_v3_corrupt_page_names_file(tmp_path: Path) -> None:
+    path = make_database(
+        tmp_path / "corrupt.db",
+        ["CREATE TABLE file_data (sha1 TEXT)"],
+        [(f"{n:040x}",) for n in range(20_000)],
+    )
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("ALTER TABLE file_data RENAME TO FILE")
+        connection.commit()
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 8192] = b"\xde\xad\xbe\xef" * 2048
+    path.write_bytes(bytes(data))
+    source = open_rds_v3(path)
+
+    with pytest.raises(HashSetFormatError) as raised:
+        list(source.items)
+
+    message = str(raised.value)
+    assert message.startswith(f"{path}: reading the NSRL FILE table failed after")
+    assert "malformed" in message
+
+
+def test_v3_endless_view_stopped(tmp_path: Path) -> None:
+    # A recursive view once ran until the disk was full.
+    path = make_database(
+        tmp_path / "endless.db",
+        [
+            "CREATE TABLE file_data (unused TEXT)",
+            "CREATE VIEW FILE AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL "
+            "SELECT n + 1 FROM r) SELECT printf('%064x', n) AS sha256 FROM r",
+        ],
+        [],
+    )
+    source = open_nsrl(path)
+    records = source.items
+
+    for _ in range(MIN_ROW_LIMIT):
+        assert isinstance(next(records), KnownItem)
+    with pytest.raises(HashSetFormatError) as raised:
+        next(records)
+
+    message = str(raised.value)
+    assert message.startswith(
+        f"{path}: the NSRL FILE view yields more than {MIN_ROW_LIMIT} rows"
+    )
+    assert "recursive view" in message
+
+
+def test_v3_row_limit_settable(tmp_path: Path) -> None:
+    path = make_database(
+        tmp_path / "small.db",
+        [
+            "CREATE TABLE file_data (sha1 TEXT)",
+            "CREATE VIEW FILE AS SELECT sha1 FROM file_data",
+        ],
+        [(f"{n:040x}",) for n in range(5)],
+    )
+
+    assert len(list(open_nsrl(path, max_rows=5).items)) == 5
+    with pytest.raises(HashSetFormatError, match="yields more than 4 rows"):
+        list(open_nsrl(path, max_rows=4).items)
+
+
+def test_legacy_size_above_int64_rejected_alone(tmp_path: Path) -> None:
+    sizes = ["99999999999999999999", "9" * 5000, "9223372036854775807"]
+    lines = [LEGACY_HEADER] + [
+        f'"{n:040X}","{n:032X}","00000000","file{n}.jpg",{size},1,"",""'
+        for n, size in enumerate(sizes)
+    ]
+    path = tmp_path / "NSRLFile.txt"
+    path.write_text("\r\n".join(lines) + "\r\n")
+    records = list(open_rds_legacy(path).items)
+
+    assert len(records) == 3
+    for record in records[:2]:
+        assert isinstance(record, BadRecord)
+        assert record.reason.startswith("FileSize: size ")
+        assert "out of range" in record.reason
+    assert records[0].location == "line 2"
+    last = records[2]
+    assert isinstance(last, KnownItem)
+    assert last.media_size == 2**63 - 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 
 from scut.hashsets.formats import HashSetFormatError
 from scut.hashsets.items import BadRecord, Category, KnownItem
+from scut.hashsets.vics import MAX_ALTERNATIVE_HASHES as MAX_ALT
 from scut.hashsets.vics import open_vics
 
 CONTEXT_20 = (
@@ -480,3 +483,213 @@ def test_stream_memory_stays_flat(tmp_path: Path) -> None:
     assert peak < 20 * 1024 * 1024
     assert 0 < halfway < source.total_bytes
     assert source.bytes_read() == source.total_bytes
+
+
+# Hostile input: each of these once crashed, hung or misread the file.
+
+READ_IN_CHILD = """
+import sys
+from pathlib import Path
+
+from scut.errors import ScutError
+from scut.hashsets.vics import MAX_ALTERNATIVE_HASHES as MAX_ALT
+from scut.hashsets.vics import open_vics
+
+try:
+    for record in open_vics(Path(sys.argv[1])).items:
+        print(type(record).__name__, getattr(record, "reason", ""))
+except ScutError as error:
+    print("ScutError", error)
+"""
+
+
+def read_in_child(path: Path) -> subprocess.CompletedProcess[str]:
+    """Read ``path`` in a child process, which may crash or hang on bad input."""
+    try:
+        return subprocess.run(
+            [sys.executable, "-c", READ_IN_CHILD, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"reading {path.name} took more than 60 s")
+
+
+def test_huge_integer_rejected_without_crash(tmp_path: Path) -> None:
+    # ijson's C backend crashed with SIGSEGV on an integer of 4301 digits.
+    path = tmp_path / "bigint.json"
+    prefix = '{"value": [{"MD5": "' + MD5_A + '", "Category": '
+    path.write_text(prefix + "9" * 4301 + "}]}")
+
+    result = read_in_child(path)
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("ScutError "), result.stdout
+    assert "a JSON number longer than 100 characters" in result.stdout
+    assert f"at line 1, byte {len(prefix) + 1};" in result.stdout
+
+
+@pytest.mark.parametrize("field", ["Category", "MediaSize"])
+def test_huge_exponent_rejected_quickly(tmp_path: Path, field: str) -> None:
+    # int(Decimal("1e999999999")) would run for hours.
+    document = {"value": [{"MD5": "11" * 16}, {"MD5": MD5_A, field: 0}]}
+    text = json.dumps(document).replace(f'"{field}": 0', f'"{field}": 1e999999999')
+    path = tmp_path / "exponent.json"
+    path.write_text(text)
+
+    result = read_in_child(path)
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0] == "KnownItem "
+    assert lines[1].startswith(f"BadRecord {field}: ")
+    assert "1E+999999999" in lines[1]
+    assert "out of range" in lines[1]
+
+
+def nested(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+def test_deep_item_rejected_with_position(tmp_path: Path) -> None:
+    # A RecursionError traceback once, from the repr of the nested item.
+    # The 2,000 media before it put it past the 64 KB the header pass reads.
+    media = ", ".join(f'{{"MD5": "{n:032x}"}}' for n in range(2000))
+    head = '{"@odata.context": "x#Media", "value": [' + media + ", "
+    path = tmp_path / "deep_item.json"
+    path.write_text(head + nested(2000) + "]}")
+    source = open_vics(path)
+
+    with pytest.raises(HashSetFormatError) as raised:
+        list(source.items)
+
+    message = str(raised.value)
+    assert message.startswith(f"{path}: JSON nested deeper than 64 levels")
+    # Levels 1 and 2 are the document and value; level 65 is the 63rd "[".
+    assert f"at line 1, byte {len(head) + 63};" in message
+
+
+def test_deep_header_key_flat_memory(tmp_path: Path) -> None:
+    # Nesting in a key before "value" once took 23 GB at 100,000 levels,
+    # because ijson builds a prefix string for every level.
+    path = tmp_path / "deep_key.json"
+    path.write_text(
+        '{"x": ' + nested(20_000) + ', "value": [{"MD5": "' + MD5_A + '"}]}'
+    )
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(HashSetFormatError, match="nested deeper than 64"):
+            open_vics(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert peak < 5 * 1024 * 1024
+
+
+def test_deep_series_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "deep_series.json"
+    series = '{"a": ' * 100 + "1" + "}" * 100
+    path.write_text('{"value": [{"MD5": "' + MD5_A + '", "Series": ' + series + "}]}")
+
+    with pytest.raises(HashSetFormatError, match="nested deeper than 64"):
+        list(open_vics(path).items)
+
+
+def test_size_above_int64_rejected_alone(tmp_path: Path) -> None:
+    # 2^63 once aborted the whole import with an OverflowError.
+    document = {
+        "value": [
+            {"MD5": "11" * 16, "MediaSize": 2**63 - 1},
+            {"MD5": "22" * 16, "MediaSize": 2**63},
+            {"MD5": "33" * 16, "MediaSize": "99999999999999999999"},
+            {"MD5": "44" * 16, "MediaSize": 7},
+        ]
+    }
+    records = read_all(write_json(tmp_path / "sizes.json", document))
+
+    assert isinstance(records[0], KnownItem)
+    assert records[0].media_size == 2**63 - 1
+    for record in records[1:3]:
+        assert isinstance(record, BadRecord)
+        assert record.reason.startswith("MediaSize: size ")
+        assert "is out of range" in record.reason
+    assert records[1].location == "item 2"
+    assert isinstance(records[3], KnownItem)
+    assert records[3].media_size == 7
+
+
+@pytest.mark.parametrize("shape", ["Media", "Cases"])
+def test_context_after_value_sets_scheme(tmp_path: Path, shape: str) -> None:
+    media = {"MD5": "ab" * 16, "Category": 2}
+    value = [media] if shape == "Media" else [{"CaseNumber": "C-9", "Media": [media]}]
+    document = {"value": value, "@odata.context": CONTEXT_20.format("UK", shape)}
+    source = open_vics(write_json(tmp_path / "after.json", document))
+    items = known(list(source.items))
+
+    assert len(items) == 1
+    assert items[0].category == Category("vics-uk", "2")
+    assert source.details["category_scheme"] == "vics-uk"
+    assert source.details["scheme"] == "UK"
+    assert source.details["version"] == "2.0"
+    assert source.details["shape"] == shape.lower()
+
+
+def test_alternative_hashes_capped(tmp_path: Path) -> None:
+    # Deduplicating 100,000 alternative hashes once took 196 s.
+    many = [
+        {"HashName": "SHA256", "HashValue": f"{n:064x}"} for n in range(MAX_ALT + 1)
+    ]
+    repeated = [{"HashName": "SHA256", "HashValue": SHA256_A}] * MAX_ALT
+    document = {
+        "value": [
+            {"MD5": "11" * 16, "AlternativeHashes": many},
+            {"MD5": "22" * 16, "AlternativeHashes": repeated},
+        ]
+    }
+    records = read_all(write_json(tmp_path / "alternatives.json", document))
+
+    assert isinstance(records[0], BadRecord)
+    assert records[0].reason == (
+        f"AlternativeHashes: {MAX_ALT + 1} entries, more than the {MAX_ALT} "
+        "that one media can have"
+    )
+    assert isinstance(records[1], KnownItem)
+    assert records[1].hashes == [("md5", "22" * 16), ("sha256", SHA256_A)]
+
+
+def test_case_with_bad_media_reported(tmp_path: Path) -> None:
+    document = {
+        "@odata.context": CONTEXT_20.format("Default", "Cases"),
+        "value": [
+            {"CaseNumber": "C-1", "Media": [{"MD5": "11" * 16}]},
+            {"CaseNumber": {"x": 1}, "Media": {"MD5": "22" * 16}},
+            {"CaseNumber": None, "Media": "notalist"},
+            "not a case",
+            {"CaseNumber": "C-5", "Media": None},
+            {"CaseNumber": "C-6", "Media": [{"MD5": "33" * 16}]},
+        ],
+    }
+    source = open_vics(write_json(tmp_path / "cases.json", document))
+    records = list(source.items)
+
+    assert records == [
+        KnownItem(hashes=[("md5", "11" * 16)], location="item 1"),
+        BadRecord("case 2", "Media is an object, expected a list"),
+        BadRecord("case 3", "Media is a string, expected a list"),
+        BadRecord("case 4", "expected a Case object, got a string"),
+        KnownItem(hashes=[("md5", "33" * 16)], location="item 2"),
+    ]
+    assert source.details["cases"] == "6"
+    assert source.details["case_numbers"] == "C-1, C-5, C-6"
+
+
+def test_non_object_media_message_is_short(tmp_path: Path) -> None:
+    document = {"value": [["x" * 10_000] * 10, {"MD5": MD5_A}]}
+    records = read_all(write_json(tmp_path / "list_item.json", document))
+
+    assert records[0] == BadRecord("item 1", "expected a Media object, got a list")
+    assert isinstance(records[1], KnownItem)

@@ -1,6 +1,6 @@
 import pytest
 
-from records_helpers import add_media, add_submission
+from records_helpers import add_media, add_submission, analyst
 from scut.db.models import CategoryEvent, Media
 from scut.db.session import Database
 from scut.hashsets.items import Category
@@ -20,13 +20,15 @@ EXPLOITIVE = Category("projectvic", "2")
 def test_categorise_sets_category_and_history(database: Database) -> None:
     with database.session() as session, session.begin():
         ids = add_media(session, 3)
-        changes = categorise(session, ids, CSAM, actor="ana", reason="reviewed")
+        changes = categorise(
+            session, ids, CSAM, caller=analyst("ana"), reason="reviewed"
+        )
         assert [change.conflict for change in changes] == [False, False, False]
         media = session.get_one(Media, ids[0])
         assert (media.category_scheme, media.category_code) == ("projectvic", "1")
         assert media.category_by_analyst is True
         assert media.category_source == "analyst ana"
-        history = category_history(session, ids[0])
+        history = category_history(session, ids[0], caller=analyst("ana"))
         assert len(history) == 1
         assert history[0].actor == "ana"
         assert history[0].reason == "reviewed"
@@ -36,9 +38,11 @@ def test_categorise_sets_category_and_history(database: Database) -> None:
 def test_recategorise_keeps_previous(database: Database) -> None:
     with database.session() as session, session.begin():
         (media_id,) = add_media(session, 1)
-        categorise(session, [media_id], CSAM, actor="ana")
-        categorise(session, [media_id], EXPLOITIVE, actor="ana", reason="age unclear")
-        history = category_history(session, media_id)
+        categorise(session, [media_id], CSAM, caller=analyst("ana"))
+        categorise(
+            session, [media_id], EXPLOITIVE, caller=analyst("ana"), reason="age unclear"
+        )
+        history = category_history(session, media_id, caller=analyst("ana"))
         assert [line.category for line in history] == ["projectvic 1", "projectvic 2"]
         assert history[1].previous == "projectvic 1"
         # The same analyst changing their mind is no conflict.
@@ -48,23 +52,23 @@ def test_recategorise_keeps_previous(database: Database) -> None:
 def test_same_category_twice_adds_no_event(database: Database) -> None:
     with database.session() as session, session.begin():
         (media_id,) = add_media(session, 1)
-        categorise(session, [media_id], CSAM, actor="ana")
-        categorise(session, [media_id], CSAM, actor="ana")
-        assert len(category_history(session, media_id)) == 1
+        categorise(session, [media_id], CSAM, caller=analyst("ana"))
+        categorise(session, [media_id], CSAM, caller=analyst("ana"))
+        assert len(category_history(session, media_id, caller=analyst("ana"))) == 1
 
 
 def test_two_analysts_disagree_flags_conflict(database: Database) -> None:
     with database.session() as session, session.begin():
         (media_id,) = add_media(session, 1)
-        categorise(session, [media_id], CSAM, actor="ana")
-        (change,) = categorise(session, [media_id], EXPLOITIVE, actor="ion")
+        categorise(session, [media_id], CSAM, caller=analyst("ana"))
+        (change,) = categorise(session, [media_id], EXPLOITIVE, caller=analyst("ion"))
         assert change.conflict is True
         assert ("analyst ana", "projectvic 1") in change.disagreeing
-        assert conflicting_media(session) == [media_id]
+        assert conflicting_media(session, caller=analyst("ana")) == [media_id]
         # When the first analyst agrees, the conflict is gone.
-        (change,) = categorise(session, [media_id], EXPLOITIVE, actor="ana")
+        (change,) = categorise(session, [media_id], EXPLOITIVE, caller=analyst("ana"))
         assert change.conflict is False
-        assert conflicting_media(session) == []
+        assert conflicting_media(session, caller=analyst("ana")) == []
 
 
 def test_hash_set_disagreement_flags_conflict(database: Database) -> None:
@@ -81,18 +85,20 @@ def test_hash_set_disagreement_flags_conflict(database: Database) -> None:
     with database.session() as session, session.begin():
         ids = add_media(session, 2)
         add_submission(session, ids, details={ids[0]: detail, ids[1]: detail})
-        (change,) = categorise(session, [ids[0]], CSAM, actor="ana")
+        (change,) = categorise(session, [ids[0]], CSAM, caller=analyst("ana"))
         assert change.conflict is True
         assert change.disagreeing == (("hash set partner", "projectvic 2"),)
-        (change,) = categorise(session, [ids[1]], EXPLOITIVE, actor="ana")
+        (change,) = categorise(session, [ids[1]], EXPLOITIVE, caller=analyst("ana"))
         assert change.conflict is False
 
 
 def test_uk_and_projectvic_agree(database: Database) -> None:
     with database.session() as session, session.begin():
         (media_id,) = add_media(session, 1)
-        categorise(session, [media_id], CSAM, actor="ana")
-        (change,) = categorise(session, [media_id], Category("uk", "A"), actor="ion")
+        categorise(session, [media_id], CSAM, caller=analyst("ana"))
+        (change,) = categorise(
+            session, [media_id], Category("uk", "A"), caller=analyst("ion")
+        )
         assert change.conflict is False
 
 
@@ -137,6 +143,6 @@ def test_submission_media_lists_each_once(database: Database) -> None:
 def test_events_survive_commit(database: Database) -> None:
     with database.session() as session, session.begin():
         (media_id,) = add_media(session, 1)
-        categorise(session, [media_id], CSAM, actor="ana")
+        categorise(session, [media_id], CSAM, caller=analyst("ana"))
     with database.session() as session:
         assert session.query(CategoryEvent).count() == 1

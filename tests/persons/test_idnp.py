@@ -73,3 +73,8 @@ def test_control_characters_escaped_in_message() -> None:
 def test_mask_keeps_last_digits() -> None:
     assert mask_idnp("2002042123459") == "*********3459"
     assert mask_idnp("2002042123459", visible=0) == "*************"
+
+
+def test_placeholder_rejected() -> None:
+    with pytest.raises(InvalidIdnp, match="placeholder"):
+        validate_idnp("0000000000000")

@@ -16,6 +16,7 @@ import pytest
 
 from scut.persons.dates import PartialDate
 from scut.persons.linkage import (
+    REVIEW,
     LinkageError,
     LinkCandidate,
     LinkDecision,
@@ -488,3 +489,31 @@ def namesakes(left: LinkRecord, right: LinkRecord) -> bool:
         right.first_name,
         right.birth_date,
     )
+
+
+def test_twin_with_other_given_name_goes_to_review() -> None:
+    born = PartialDate(1986, 4, 23)
+    recorded = LinkRecord(
+        record_id="p1",
+        last_name="carlan",
+        last_name_loose="karlan",
+        first_name="ion",
+        first_name_group="ion",
+        patronymic="vasile",
+        birth_date=born,
+        birth_place="orhei",
+    )
+    twin = LinkRecord(
+        record_id="r1",
+        last_name="carlan",
+        last_name_loose="karlan",
+        first_name="petru",
+        first_name_group="petru",
+        patronymic="vasile",
+        birth_date=born,
+        birth_place="orhei",
+    )
+    candidates = score_pairs([twin], [recorded])
+    (decision,) = decide([twin], candidates)
+    assert decision.outcome == REVIEW
+    assert decision.existing_id is None

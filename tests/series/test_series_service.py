@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from records_helpers import add_media as add_media_rows
+from records_helpers import analyst
 from scut.db.models import Case, Person, PersonLink, SeriesMedia
 from scut.db.session import Database
 from scut.series.service import (
@@ -37,11 +38,11 @@ def _person(session: Session, name: str) -> int:
 def test_create_add_and_list(database: Database) -> None:
     with database.session() as session, session.begin():
         ids = add_media_rows(session, 4)
-        create_series(session, "Lake house", actor="ana")
-        assert add_media(session, "Lake house", ids[:3], actor="ana") == 3
-        assert add_media(session, "Lake house", ids[:3], actor="ana") == 0
+        create_series(session, "Lake house", caller=analyst("ana"))
+        assert add_media(session, "Lake house", ids[:3], caller=analyst("ana")) == 3
+        assert add_media(session, "Lake house", ids[:3], caller=analyst("ana")) == 0
         assert series_media(session, "Lake house") == ids[:3]
-        (summary,) = list_series(session)
+        (summary,) = list_series(session, caller=analyst("ana"))
         assert summary.name == "Lake house"
         assert summary.media == 3
         assert summary.victim_identified is False
@@ -49,24 +50,24 @@ def test_create_add_and_list(database: Database) -> None:
 
 def test_duplicate_and_empty_names_rejected(database: Database) -> None:
     with database.session() as session, session.begin():
-        create_series(session, "Red room", actor="ana")
+        create_series(session, "Red room", caller=analyst("ana"))
         with pytest.raises(SeriesError, match="already exists"):
-            create_series(session, "  Red   room ", actor="ion")
+            create_series(session, "  Red   room ", caller=analyst("ion"))
         with pytest.raises(SeriesError, match="must not be empty"):
-            create_series(session, "   ", actor="ion")
+            create_series(session, "   ", caller=analyst("ion"))
         with pytest.raises(SeriesError, match="control characters"):
-            create_series(session, "bad\x1bname", actor="ion")
+            create_series(session, "bad\x1bname", caller=analyst("ion"))
 
 
 def test_media_in_other_series_needs_move(database: Database) -> None:
     with database.session() as session, session.begin():
         ids = add_media_rows(session, 2)
-        create_series(session, "A", actor="ana")
-        create_series(session, "B", actor="ana")
-        add_media(session, "A", ids, actor="ana")
+        create_series(session, "A", caller=analyst("ana"))
+        create_series(session, "B", caller=analyst("ana"))
+        add_media(session, "A", ids, caller=analyst("ana"))
         with pytest.raises(SeriesError, match="already in series 'A'"):
-            add_media(session, "B", ids[:1], actor="ion")
-        assert add_media(session, "B", ids[:1], actor="ion", move=True) == 1
+            add_media(session, "B", ids[:1], caller=analyst("ion"))
+        assert add_media(session, "B", ids[:1], caller=analyst("ion"), move=True) == 1
         assert series_media(session, "A") == ids[1:]
         assert series_media(session, "B") == ids[:1]
 
@@ -74,16 +75,16 @@ def test_media_in_other_series_needs_move(database: Database) -> None:
 def test_remove_media(database: Database) -> None:
     with database.session() as session, session.begin():
         ids = add_media_rows(session, 3)
-        create_series(session, "A", actor="ana")
-        add_media(session, "A", ids, actor="ana")
-        assert remove_media(session, "A", ids[:2], actor="ana") == 2
+        create_series(session, "A", caller=analyst("ana"))
+        add_media(session, "A", ids, caller=analyst("ana"))
+        assert remove_media(session, "A", ids[:2], caller=analyst("ana")) == 2
         assert series_media(session, "A") == ids[2:]
 
 
 def test_rename_keeps_history(database: Database) -> None:
     with database.session() as session, session.begin():
-        create_series(session, "Old", actor="ana")
-        rename_series(session, "Old", "New", actor="ion")
+        create_series(session, "Old", caller=analyst("ana"))
+        rename_series(session, "Old", "New", caller=analyst("ion"))
         assert find_series(session, "New").name == "New"
         with pytest.raises(SeriesError, match="no series named"):
             find_series(session, "Old")
@@ -95,10 +96,10 @@ def test_merge_keeps_every_link(database: Database) -> None:
     with database.session() as session, session.begin():
         ids = add_media_rows(session, 5)
         session.add_all([Case(reference="C-1"), Case(reference="C-2")])
-        keep = create_series(session, "Keep", actor="ana")
-        gone = create_series(session, "Gone", actor="ana")
-        add_media(session, "Keep", ids[:2], actor="ana")
-        add_media(session, "Gone", ids[2:], actor="ana")
+        keep = create_series(session, "Keep", caller=analyst("ana"))
+        gone = create_series(session, "Gone", caller=analyst("ana"))
+        add_media(session, "Keep", ids[:2], caller=analyst("ana"))
+        add_media(session, "Gone", ids[2:], caller=analyst("ana"))
         victim = _person(session, "Victim")
         offender = _person(session, "Offender")
         session.add_all(
@@ -108,12 +109,12 @@ def test_merge_keeps_every_link(database: Database) -> None:
                 PersonLink(person_id=offender, series_id=gone.id, role="offender"),
             ]
         )
-        link_case(session, "Keep", "C-1", actor="ana")
-        link_case(session, "Gone", "C-2", actor="ana")
-        add_note(session, "Gone", "language", "Romanian speech", actor="ana")
-        set_status(session, "Gone", actor="ana", offender_identified=True)
+        link_case(session, "Keep", "C-1", caller=analyst("ana"))
+        link_case(session, "Gone", "C-2", caller=analyst("ana"))
+        add_note(session, "Gone", "language", "Romanian speech", caller=analyst("ana"))
+        set_status(session, "Gone", caller=analyst("ana"), offender_identified=True)
 
-        merge_series(session, "Keep", "Gone", actor="ion")
+        merge_series(session, "Keep", "Gone", caller=analyst("ion"))
 
         assert series_media(session, "Keep") == ids
         summary = summarise(session, keep)
@@ -127,29 +128,33 @@ def test_merge_keeps_every_link(database: Database) -> None:
         assert len(links) == 2
         with pytest.raises(SeriesError, match="was merged into 'Keep'"):
             live_series(session, "Gone")
-        assert [item.name for item in list_series(session)] == ["Keep"]
-        assert len(list_series(session, include_merged=True)) == 2
+        assert [item.name for item in list_series(session, caller=analyst("ana"))] == [
+            "Keep"
+        ]
+        assert (
+            len(list_series(session, caller=analyst("ana"), include_merged=True)) == 2
+        )
 
 
 def test_merge_into_itself_rejected(database: Database) -> None:
     with database.session() as session, session.begin():
-        create_series(session, "A", actor="ana")
+        create_series(session, "A", caller=analyst("ana"))
         with pytest.raises(SeriesError, match="into itself"):
-            merge_series(session, "A", "A", actor="ana")
+            merge_series(session, "A", "A", caller=analyst("ana"))
 
 
 def test_split_copies_links(database: Database) -> None:
     with database.session() as session, session.begin():
         ids = add_media_rows(session, 4)
         session.add(Case(reference="C-1"))
-        source = create_series(session, "Whole", actor="ana")
-        add_media(session, "Whole", ids, actor="ana")
+        source = create_series(session, "Whole", caller=analyst("ana"))
+        add_media(session, "Whole", ids, caller=analyst("ana"))
         victim = _person(session, "Victim")
         session.add(PersonLink(person_id=victim, series_id=source.id, role="victim"))
-        link_case(session, "Whole", "C-1", actor="ana")
-        set_status(session, "Whole", actor="ana", victim_identified=True)
+        link_case(session, "Whole", "C-1", caller=analyst("ana"))
+        set_status(session, "Whole", caller=analyst("ana"), victim_identified=True)
 
-        part = split_series(session, "Whole", ids[2:], "Part", actor="ion")
+        part = split_series(session, "Whole", ids[2:], "Part", caller=analyst("ion"))
 
         assert series_media(session, "Whole") == ids[:2]
         assert series_media(session, "Part") == ids[2:]
@@ -163,43 +168,57 @@ def test_split_copies_links(database: Database) -> None:
 def test_split_rejects_foreign_or_all_media(database: Database) -> None:
     with database.session() as session, session.begin():
         ids = add_media_rows(session, 3)
-        create_series(session, "A", actor="ana")
-        add_media(session, "A", ids[:2], actor="ana")
+        create_series(session, "A", caller=analyst("ana"))
+        add_media(session, "A", ids[:2], caller=analyst("ana"))
         with pytest.raises(SeriesError, match="is not in series 'A'"):
-            split_series(session, "A", [ids[2]], "B", actor="ana")
+            split_series(session, "A", [ids[2]], "B", caller=analyst("ana"))
         with pytest.raises(SeriesError, match="leave the series empty"):
-            split_series(session, "A", ids[:2], "B", actor="ana")
+            split_series(session, "A", ids[:2], "B", caller=analyst("ana"))
         with pytest.raises(SeriesError, match="name the media"):
-            split_series(session, "A", [], "B", actor="ana")
+            split_series(session, "A", [], "B", caller=analyst("ana"))
 
 
 def test_status_and_notes(database: Database) -> None:
     with database.session() as session, session.begin():
-        create_series(session, "A", actor="ana")
+        create_series(session, "A", caller=analyst("ana"))
         series = set_status(
-            session, "A", actor="ana", victim_identified=True, offender_identified=False
+            session,
+            "A",
+            caller=analyst("ana"),
+            victim_identified=True,
+            offender_identified=False,
         )
         assert series.victim_identified is True
         with pytest.raises(SeriesError, match="unknown note kind"):
-            add_note(session, "A", "smell", "x", actor="ana")
+            add_note(session, "A", "smell", "x", caller=analyst("ana"))
         with pytest.raises(SeriesError, match="must not be empty"):
-            add_note(session, "A", "object", "  ", actor="ana")
+            add_note(session, "A", "object", "  ", caller=analyst("ana"))
         with pytest.raises(SeriesError, match="no case with reference"):
-            link_case(session, "A", "NOPE", actor="ana")
+            link_case(session, "A", "NOPE", caller=analyst("ana"))
         actions = [event["action"] for event in series_history(session, "A")]
         assert actions == ["created", "status"]
 
 
 def test_series_found_by_number(database: Database) -> None:
     with database.session() as session, session.begin():
-        series = create_series(session, "Named", actor="ana")
+        series = create_series(session, "Named", caller=analyst("ana"))
         assert find_series(session, str(series.id)).name == "Named"
 
 
 def test_one_series_per_media_enforced_by_database(database: Database) -> None:
     with database.session() as session, session.begin():
         ids = add_media_rows(session, 1)
-        create_series(session, "A", actor="ana")
-        add_media(session, "A", ids, actor="ana")
+        create_series(session, "A", caller=analyst("ana"))
+        add_media(session, "A", ids, caller=analyst("ana"))
         rows = session.scalars(select(SeriesMedia)).all()
         assert len(rows) == 1
+
+
+def test_digit_names_rejected_and_forms_joined(database: Database) -> None:
+    with database.session() as session, session.begin():
+        with pytest.raises(SeriesError, match="only digits"):
+            create_series(session, "12", caller=analyst("ana"))
+        create_series(session, "Cafe\u0301", caller=analyst("ana"))
+        with pytest.raises(SeriesError, match="already exists"):
+            create_series(session, "Caf\u00e9", caller=analyst("ana"))
+        assert find_series(session, "Caf\u00e9").name == "Caf\u00e9"

@@ -18,6 +18,8 @@ from scut.db.models import (
 )
 from scut.errors import ScutError
 from scut.persons.countries import InvalidCountry, country_code
+from scut.security.access import argument, operation
+from scut.security.caller import Caller
 
 UNIT_KINDS = (
     "police",
@@ -34,7 +36,10 @@ class RecordError(ScutError):
     """Raised for a unit or case that does not exist or a value that is invalid."""
 
 
-def save_unit(session: Session, name: str, kind: str, country: str) -> dict[str, Any]:
+@operation("units.save", before=argument("unit"))
+def save_unit(
+    session: Session, name: str, kind: str, country: str, *, caller: Caller
+) -> dict[str, Any]:
     """Record a unit, or change the kind and state of an existing one."""
     if kind not in UNIT_KINDS:
         raise RecordError(
@@ -61,7 +66,8 @@ def save_unit(session: Session, name: str, kind: str, country: str) -> dict[str,
     return _unit(unit, 0)
 
 
-def list_units(session: Session) -> list[dict[str, Any]]:
+@operation("units.list")
+def list_units(session: Session, *, caller: Caller) -> list[dict[str, Any]]:
     """Return every unit with its number of submissions."""
     counts = dict(
         session.execute(
@@ -74,7 +80,10 @@ def list_units(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def open_case(session: Session, reference: str, title: str = "") -> dict[str, Any]:
+@operation("cases.open", before=argument("case"))
+def open_case(
+    session: Session, reference: str, title: str = "", *, caller: Caller
+) -> dict[str, Any]:
     """Open a case, or set the title of an existing one."""
     if len(reference) > 100 or not reference.isprintable():
         raise RecordError("a case reference has at most 100 printable characters")
@@ -96,14 +105,18 @@ def find_case(session: Session, reference: str) -> Case:
     return case
 
 
-def set_case_status(session: Session, reference: str, status: str) -> None:
+@operation("cases.status", before=argument("case"))
+def set_case_status(
+    session: Session, reference: str, status: str, *, caller: Caller
+) -> None:
     """Open or close a case."""
     if status not in CASE_STATUSES:
         raise RecordError(f"unknown case status {status!r}")
     find_case(session, reference).status = status
 
 
-def list_cases(session: Session) -> list[dict[str, Any]]:
+@operation("cases.list")
+def list_cases(session: Session, *, caller: Caller) -> list[dict[str, Any]]:
     """Return every case with its number of submissions and its series."""
     counts = dict(
         session.execute(
@@ -129,7 +142,10 @@ def list_cases(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def describe_case(session: Session, reference: str) -> dict[str, Any]:
+@operation("cases.read", before=argument("case"))
+def describe_case(
+    session: Session, reference: str, *, caller: Caller
+) -> dict[str, Any]:
     """Return a case with its submissions, their origin and exhibits, and series."""
     case = find_case(session, reference)
     files = dict(

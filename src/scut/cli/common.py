@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
+import os
 import sys
 from typing import Any
 
@@ -16,6 +17,8 @@ from rich.text import Text
 
 from scut.db.session import Database
 from scut.errors import ScutError
+from scut.security.access import AccessDenied
+from scut.security.caller import Caller, local_operator
 from scut.settings import Settings, get_settings
 from scut.verification.render import terminal_text
 
@@ -25,6 +28,9 @@ stderr = Console(stderr=True)
 # The analyst the command acts for: --analyst, else the operating-system
 # account that runs it.
 _actor: str | None = None
+# Why personal data is read or changed: --justification, else
+# SCUT_JUSTIFICATION.
+_justification: str | None = None
 
 
 def set_actor(name: str | None) -> None:
@@ -34,13 +40,44 @@ def set_actor(name: str | None) -> None:
 
 
 def actor() -> str:
-    """Return the name recorded as who made a change."""
+    """Return the analyst named with --analyst, else the operating-system account."""
     if _actor:
-        return _actor[:200]
+        # Room for " (via local:<account>)" in the 200-character user column.
+        return _actor[:150]
+    return os_account()
+
+
+def os_account() -> str:
+    """Return the name of the operating-system account running the command."""
     try:
         return getpass.getuser()[:200]
     except (KeyError, OSError):
-        return "unknown"
+        return f"uid {os.getuid()}"
+
+
+def caller(loaded: Settings | None = None) -> Caller:
+    """Return the local operator: the data directory's owner, acting for --analyst.
+
+    Raises AccessDenied when another account runs the command, because the
+    command line bypasses sign-in and only the owner of the data (or root)
+    may act without it.
+    """
+    data_dir = (loaded or settings()).data_dir
+    if data_dir.exists() and os.getuid() not in (0, data_dir.stat().st_uid):
+        raise AccessDenied(
+            f"the account {os_account()} does not own the data directory "
+            f"{data_dir}; run scut as its owner"
+        )
+    justification = _justification or os.environ.get("SCUT_JUSTIFICATION", "")
+    return local_operator(
+        os_account(), acting_for=actor() if _actor else None
+    ).with_justification(justification[:2000])
+
+
+def set_justification(text: str | None) -> None:
+    """Record the justification given with --justification for this command."""
+    global _justification
+    _justification = text.strip() if text and text.strip() else None
 
 
 def settings(workers: int | None = None) -> Settings:
@@ -62,9 +99,16 @@ def settings(workers: int | None = None) -> Settings:
 
 
 def open_database(loaded: Settings) -> Database:
-    """Open the database and bring its schema up to date."""
+    """Open the database, bring its schema up to date, and anchor the audit log.
+
+    An anchor of the audit chain is written after each commit that reaches
+    a multiple of ``audit_anchor_interval`` events.
+    """
+    from scut.security.audit import install_auto_anchor
+
     database = Database(loaded)
     database.upgrade()
+    install_auto_anchor(database, loaded)
     return database
 
 

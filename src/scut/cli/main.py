@@ -14,14 +14,17 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from sqlalchemy import make_url
 
+from scut.cli.audit import audit_app, db_grants
 from scut.cli.common import fail as _fail
 from scut.cli.common import open_database as _open_database
 from scut.cli.common import parse_date as _parse_date
 from scut.cli.common import required as _required
-from scut.cli.common import set_actor, stderr, stdout
+from scut.cli.common import set_actor, set_justification, stderr, stdout
 from scut.cli.common import settings as _settings
+from scut.cli.keys import keys_app
 from scut.cli.persons import convicted_app, persons_app
 from scut.cli.records import cases_app, media_app, series_app, units_app
+from scut.cli.users import users_app
 from scut.db.session import Database
 from scut.errors import ScutError
 from scut.ingest.records import Origin
@@ -52,6 +55,10 @@ app.add_typer(media_app, name="media")
 app.add_typer(series_app, name="series")
 app.add_typer(persons_app, name="persons")
 app.add_typer(convicted_app, name="convicted")
+app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+db_app.command("grants")(db_grants)
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +75,17 @@ def main(
             "default: the operating-system account."
         ),
     ] = None,
+    justification: Annotated[
+        str | None,
+        typer.Option(
+            help="Why personal data is read or changed: a case reference or a "
+            "reason, kept in the audit log; default: SCUT_JUSTIFICATION."
+        ),
+    ] = None,
 ) -> None:
     """Scut's commands. Settings come from SCUT_* environment variables."""
     set_actor(analyst)
+    set_justification(justification)
     logging.basicConfig(
         level=log_level.upper(),
         format="%(name)s: %(message)s",

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from scut.cli.common import actor, fail, parse_date, print_json, stderr, stdout, text
+from scut.cli.common import caller, fail, parse_date, print_json, stderr, stdout, text
 from scut.cli.records import JsonOption, run
 from scut.errors import ScutError
 
@@ -125,9 +125,9 @@ def persons_add(
                 idnp=idnp,
                 notes=notes,
             ),
-            actor=actor(),
+            caller=caller(),
         )
-        return dataclasses.asdict(describe_person(session, person.id))
+        return dataclasses.asdict(describe_person(session, person.id, caller=caller()))
 
     view = run(work)
     if as_json:
@@ -141,7 +141,11 @@ def persons_show(person: PersonArgument, as_json: JsonOption = False) -> None:
     """Show everything recorded about a person."""
     from scut.persons.service import describe_person
 
-    view = run(lambda session: dataclasses.asdict(describe_person(session, person)))
+    view = run(
+        lambda session: dataclasses.asdict(
+            describe_person(session, person, caller=caller())
+        )
+    )
     if as_json:
         print_json(view)
     else:
@@ -153,7 +157,7 @@ def persons_history(person: PersonArgument, as_json: JsonOption = False) -> None
     """Show every change of a person record: who, when and what."""
     from scut.persons.service import person_history
 
-    events = run(lambda session: person_history(session, person))
+    events = run(lambda session: person_history(session, person, caller=caller()))
     if as_json:
         print_json(events)
         return
@@ -201,7 +205,7 @@ def persons_update(
     if not changes:
         raise typer.BadParameter("give at least one field to change")
     changed = run(
-        lambda session: update_person(session, person, changes, actor=actor())
+        lambda session: update_person(session, person, changes, caller=caller())
     )
     if not changed:
         stdout.print("Nothing changed")
@@ -235,7 +239,7 @@ def persons_name(
                 first_name,
                 patronymic,
                 kind="spelling" if spelling else "alias",
-                actor=actor(),
+                caller=caller(),
             ).id
         )
     )
@@ -263,7 +267,7 @@ def persons_address(
                 session,
                 person,
                 address,
-                actor=actor(),
+                caller=caller(),
                 kind=kind,
                 locality=locality,
                 country=country,
@@ -286,9 +290,9 @@ def persons_category(
 
     def work(session: Session) -> list[str]:
         if add:
-            add_categories(session, person, add, actor=actor())
+            add_categories(session, person, add, caller=caller())
         if remove:
-            remove_category(session, person, remove, actor=actor())
+            remove_category(session, person, remove, caller=caller())
         return person_categories(session, person)
 
     stdout.print(text("Categories: " + ", ".join(run(work))))
@@ -314,7 +318,7 @@ def persons_identify(
     run(
         lambda session: (
             set_identification(
-                session, person, identified=not undo, actor=actor(), on=day, by=by
+                session, person, identified=not undo, caller=caller(), on=day, by=by
             ).id
         )
     )
@@ -334,24 +338,29 @@ def persons_link(
     """Link a person to a series or a media with a role."""
     from scut.media.lookup import resolve_media
     from scut.persons.service import link_person, unlink_person
-    from scut.series.service import find_series
+    from scut.series.service import live_series
 
     def work(session: Session) -> None:
-        series_id = find_series(session, series).id if series else None
+        series_id = live_series(session, series).id if series else None
         media_id = resolve_media(session, [media])[0] if media else None
         if remove:
             if not unlink_person(
                 session,
                 person,
                 role,
-                actor=actor(),
+                caller=caller(),
                 series_id=series_id,
                 media_id=media_id,
             ):
                 raise ScutError("no such link")
             return
         link_person(
-            session, person, role, actor=actor(), series_id=series_id, media_id=media_id
+            session,
+            person,
+            role,
+            caller=caller(),
+            series_id=series_id,
+            media_id=media_id,
         )
 
     run(work)
@@ -374,10 +383,13 @@ def persons_search(
     """Find persons by name with or without diacritics, in Latin or Cyrillic."""
     from scut.persons.search import PersonQuery, search_persons
 
+    if not 1 <= limit <= 1000:
+        raise typer.BadParameter(f"--limit must be 1 to 1000, got {limit}")
     query = PersonQuery(text=name, birth_date=birth_date, idnp=idnp, category=category)
     hits = run(
         lambda session: [
-            dataclasses.asdict(hit) for hit in search_persons(session, query, limit)
+            dataclasses.asdict(hit)
+            for hit in search_persons(session, query, limit, caller=caller())
         ]
     )
     if as_json:
@@ -418,7 +430,7 @@ def persons_due(
                 "categories": person_categories(session, person.id),
                 "review_due": person.review_due.isoformat(),
             }
-            for person in due_for_review(session, day)
+            for person in due_for_review(session, day, caller=caller())
         ]
 
     rows = run(work)
@@ -443,7 +455,9 @@ def persons_reviewed(person: PersonArgument) -> None:
     """Record that you reviewed a person's record and keep it."""
     from scut.persons.service import mark_reviewed
 
-    due = run(lambda session: mark_reviewed(session, person, actor=actor()).review_due)
+    due = run(
+        lambda session: mark_reviewed(session, person, caller=caller()).review_due
+    )
     stdout.print(f"Kept; next review due {due.isoformat()}")
 
 
@@ -472,7 +486,7 @@ def convicted_import(
         lambda session: import_convicted(
             session,
             path,
-            actor=actor(),
+            caller=caller(),
             registry=registry,
             accept=loaded.linkage_accept,
             review=loaded.linkage_review,
@@ -548,7 +562,7 @@ def convicted_imports() -> None:
                 "by": batch.actor,
                 "counts": batch.counts,
             }
-            for batch in import_history(session)
+            for batch in import_history(session, caller=caller())
         ]
 
     table = Table(title="Convicted-offender imports")
@@ -599,7 +613,7 @@ def convicted_review(
         linked = run(
             lambda session: (
                 decide_review(
-                    session, chosen, accept=accept is not None, actor=actor()
+                    session, chosen, accept=accept is not None, caller=caller()
                 ).person_id
             )
         )
@@ -608,7 +622,7 @@ def convicted_review(
         else:
             stdout.print(f"Conviction linked to person {linked}")
         return
-    items = run(open_reviews)
+    items = run(lambda session: open_reviews(session, caller=caller()))
     if as_json:
         print_json(items)
         return
@@ -628,3 +642,21 @@ def convicted_review(
             text("; ".join(f"{key} {value}" for key, value in entry["levels"].items())),
         )
     stdout.print(table)
+
+
+@persons_app.command("erase")
+def persons_erase(
+    person: PersonArgument,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm: this cannot be undone.")
+    ] = False,
+) -> None:
+    """Erase a person with every name, address, link, conviction and change."""
+    from scut.erasure import erase_person
+
+    if not yes:
+        raise typer.BadParameter("erasing a person cannot be undone; add --yes")
+    report = run(lambda session: erase_person(session, person, caller=caller()))
+    for table, count in sorted(report.rows.items()):
+        stdout.print(f"  {table}: {count}")
+    stdout.print(f"Person {person} erased")

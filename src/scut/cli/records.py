@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 import typer
@@ -12,7 +11,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from scut.cli.common import (
-    actor,
+    caller,
     fail,
     open_database,
     print_json,
@@ -22,6 +21,7 @@ from scut.cli.common import (
     text,
 )
 from scut.errors import ScutError
+from scut.security.access import AccessDenied, record_denial
 
 units_app = typer.Typer(help="Units that send material.", no_args_is_help=True)
 cases_app = typer.Typer(help="The centre's cases.", no_args_is_help=True)
@@ -38,21 +38,21 @@ T = TypeVar("T")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 
-@contextmanager
-def transaction() -> Iterator[Session]:
-    """Open the database and yield a session whose work commits at the end."""
-    database = open_database(settings())
+def run(work: Callable[[Session], T]) -> T:
+    """Run ``work`` in one transaction, turning a Scut error into a message.
+
+    A denied call is recorded in the audit log after the rollback.
+    """
+    loaded = settings()
+    database = open_database(loaded)
     try:
         with database.session() as session, session.begin():
-            yield session
+            return work(session)
+    except AccessDenied as denied:
+        record_denial(database, caller(loaded), denied)
+        raise fail(denied) from denied
     except ScutError as error:
         raise fail(error) from error
-
-
-def run(work: Callable[[Session], T]) -> T:
-    """Run ``work`` in one transaction, turning a Scut error into a message."""
-    with transaction() as session:
-        return work(session)
 
 
 # -- units -----------------------------------------------------------------
@@ -76,7 +76,9 @@ def units_add(
     from scut.cases.service import save_unit
 
     unit = run(
-        lambda session: save_unit(session, required(name, "NAME"), kind, country)
+        lambda session: save_unit(
+            session, required(name, "NAME"), kind, country, caller=caller()
+        )
     )
     stdout.print(
         text(f"Unit {unit['id']} {unit['name']} ({unit['kind']}, {unit['country']})")
@@ -88,7 +90,7 @@ def units_list(as_json: JsonOption = False) -> None:
     """List the units."""
     from scut.cases.service import list_units
 
-    units = run(list_units)
+    units = run(lambda session: list_units(session, caller=caller()))
     if as_json:
         print_json(units)
         return
@@ -117,7 +119,9 @@ def cases_open(
     from scut.cases.service import open_case
 
     case = run(
-        lambda session: open_case(session, required(reference, "REFERENCE"), title)
+        lambda session: open_case(
+            session, required(reference, "REFERENCE"), title, caller=caller()
+        )
     )
     stdout.print(text(f"Case {case['reference']} ({case['status']})"))
 
@@ -129,7 +133,7 @@ def cases_close(
     """Close a case; its records stay."""
     from scut.cases.service import set_case_status
 
-    run(lambda session: set_case_status(session, reference, "closed"))
+    run(lambda session: set_case_status(session, reference, "closed", caller=caller()))
     stdout.print(text(f"Case {reference} closed"))
 
 
@@ -138,7 +142,7 @@ def cases_list(as_json: JsonOption = False) -> None:
     """List the cases with their submissions and series."""
     from scut.cases.service import list_cases
 
-    cases = run(list_cases)
+    cases = run(lambda session: list_cases(session, caller=caller()))
     if as_json:
         print_json(cases)
         return
@@ -164,7 +168,7 @@ def cases_show(
     """Show a case: its submissions with their origin, exhibits and series."""
     from scut.cases.service import describe_case
 
-    case = run(lambda session: describe_case(session, reference))
+    case = run(lambda session: describe_case(session, reference, caller=caller()))
     if as_json:
         print_json(case)
         return
@@ -212,16 +216,19 @@ def _media_ids(
     references: list[str] | None,
     submission: int | None,
     series: str | None = None,
+    *,
+    pictures_and_videos: bool = False,
 ) -> list[int]:
     from scut.media.lookup import resolve_media, submission_media
     from scut.series.service import series_media
 
     ids: list[int] = []
     if submission is not None:
-        found = submission_media(session, submission)
-        if not found:
-            raise ScutError(f"submission {submission} has no media")
-        ids.extend(found)
+        ids.extend(
+            submission_media(
+                session, submission, pictures_and_videos=pictures_and_videos
+            )
+        )
     if series is not None:
         ids.extend(series_media(session, series))
     ids.extend(resolve_media(session, references or []))
@@ -252,12 +259,15 @@ def media_list(
 
     def work(session: Session) -> list[dict[str, object]]:
         if conflicts:
-            ids = conflicting_media(session)
+            ids = conflicting_media(session, caller=caller())
         else:
             if submission is None and series is None:
                 raise ScutError("name a --submission, a --series or --conflicts")
             ids = _media_ids(session, None, submission, series)
-        return [dataclasses.asdict(line) for line in list_media(session, ids)]
+        return [
+            dataclasses.asdict(line)
+            for line in list_media(session, ids, caller=caller(), submission=submission)
+        ]
 
     lines = run(work)
     if as_json:
@@ -297,10 +307,12 @@ def media_categorise(
 
     def work(session: Session) -> list[object]:
         category = check_category(scheme, required(code, "--code"))
-        ids = _media_ids(session, media, submission)
+        # Of a submission, only its pictures and videos that are not
+        # known-good: an archive or a system file is never abuse material.
+        ids = _media_ids(session, media, submission, pictures_and_videos=True)
         if not ids:
             raise ScutError("name the media to categorise, or a --submission")
-        return list(categorise(session, ids, category, actor=actor(), reason=reason))
+        return list(categorise(session, ids, category, caller=caller(), reason=reason))
 
     changes = run(work)
     conflicts = [change for change in changes if getattr(change, "conflict", False)]
@@ -327,7 +339,8 @@ def media_history(
     def work(session: Session) -> list[dict[str, object]]:
         (media_id,) = resolve_media(session, [media])
         return [
-            dataclasses.asdict(line) for line in category_history(session, media_id)
+            dataclasses.asdict(line)
+            for line in category_history(session, media_id, caller=caller())
         ]
 
     lines = run(work)
@@ -365,9 +378,9 @@ def series_create(
     from scut.series.service import add_media, create_series
 
     def work(session: Session) -> tuple[int, int]:
-        series = create_series(session, name, actor=actor())
+        series = create_series(session, name, caller=caller())
         ids = _media_ids(session, media, submission)
-        added = add_media(session, series.name, ids, actor=actor()) if ids else 0
+        added = add_media(session, series.name, ids, caller=caller()) if ids else 0
         return series.id, added
 
     series_id, added = run(work)
@@ -391,7 +404,7 @@ def series_add(
             session,
             series,
             _media_ids(session, media, submission),
-            actor=actor(),
+            caller=caller(),
             move=move,
         )
     )
@@ -405,7 +418,7 @@ def series_remove(series: SeriesArgument, media: MediaArgument = None) -> None:
 
     removed = run(
         lambda session: remove_media(
-            session, series, _media_ids(session, media, None), actor=actor()
+            session, series, _media_ids(session, media, None), caller=caller()
         )
     )
     stdout.print(f"Removed {removed} media")
@@ -419,7 +432,7 @@ def series_rename(
     """Rename a series; the old name stays in its history."""
     from scut.series.service import rename_series
 
-    run(lambda session: rename_series(session, series, new_name, actor=actor()))
+    run(lambda session: rename_series(session, series, new_name, caller=caller()))
     stdout.print(text(f"Series renamed to {new_name.strip()}"))
 
 
@@ -431,7 +444,7 @@ def series_merge(
     """Merge a series into another with every media, person, case and note."""
     from scut.series.service import merge_series
 
-    run(lambda session: merge_series(session, keep, merged, actor=actor()))
+    run(lambda session: merge_series(session, keep, merged, caller=caller()))
     stdout.print(text(f"Series {merged} merged into {keep}"))
 
 
@@ -451,7 +464,7 @@ def series_split(
                 series,
                 _media_ids(session, media, None),
                 new_name,
-                actor=actor(),
+                caller=caller(),
             ).id
         )
     )
@@ -483,7 +496,7 @@ def series_status(
         found = set_status(
             session,
             series,
-            actor=actor(),
+            caller=caller(),
             victim_identified=victim_identified,
             offender_identified=offender_identified,
         )
@@ -507,7 +520,7 @@ def series_note(
     """Record a clue seen in a series."""
     from scut.series.service import add_note
 
-    run(lambda session: add_note(session, series, kind, note, actor=actor()).id)
+    run(lambda session: add_note(session, series, kind, note, caller=caller()).id)
     stdout.print("Note recorded")
 
 
@@ -519,7 +532,7 @@ def series_link_case(
     """Link a series to a case."""
     from scut.series.service import link_case
 
-    run(lambda session: link_case(session, series, case, actor=actor()))
+    run(lambda session: link_case(session, series, case, caller=caller()))
     stdout.print(text(f"Series linked to case {case}"))
 
 
@@ -536,7 +549,7 @@ def series_list(
     found = run(
         lambda session: [
             dataclasses.asdict(item)
-            for item in list_series(session, include_merged=merged)
+            for item in list_series(session, caller=caller(), include_merged=merged)
         ]
     )
     if as_json:
@@ -570,14 +583,10 @@ def series_list(
 @series_app.command("show")
 def series_show(series: SeriesArgument, as_json: JsonOption = False) -> None:
     """Show a series: status, media, cases, persons, notes and history."""
-    from scut.series.service import find_series, series_history, series_media, summarise
+    from scut.series.service import describe_series
 
     def work(session: Session) -> dict[str, object]:
-        found = find_series(session, series)
-        data = dataclasses.asdict(summarise(session, found))
-        data["media_ids"] = series_media(session, series)
-        data["history"] = series_history(session, series)
-        return data
+        return describe_series(session, series, caller=caller())
 
     data = run(work)
     if as_json:
@@ -622,3 +631,23 @@ def series_show(series: SeriesArgument, as_json: JsonOption = False) -> None:
             text(event["detail"]),
         )
     stdout.print(table)
+
+
+@cases_app.command("erase")
+def cases_erase(
+    reference: Annotated[str, typer.Argument(help="The case reference.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm: this cannot be undone.")
+    ] = False,
+) -> None:
+    """Erase a case with its submissions and the media no other case holds."""
+    from scut.erasure import delete_blobs, erase_case
+    from scut.storage import open_blob_store
+
+    if not yes:
+        raise typer.BadParameter("erasing a case cannot be undone; add --yes")
+    report = run(lambda session: erase_case(session, reference, caller=caller()))
+    deleted = delete_blobs(open_blob_store(settings()), report.blobs_to_delete)
+    for table, count in sorted(report.rows.items()):
+        stdout.print(f"  {table}: {count}")
+    stdout.print(text(f"Case {reference} erased; {deleted} media files deleted"))

@@ -11,19 +11,23 @@ whose values changed updates its conviction and keeps the old values in
    waits in the review queue (``link_reviews``), and a row that matches
    nobody becomes a new person of category "convicted".
 
-A linked person takes the category "convicted", the row's address, and
-its spelling of the name when it differs. The whole file is one
-transaction: a failure stores nothing, and rejected rows are reported with
-their row number, field and reason.
+Rows of one file that match no recorded person share one new person when
+they carry the same IDNP, or the same names and full birth date. A linked
+person takes the category "convicted", the row's address, and its spelling
+of the name when it differs. The whole file is one transaction: a failure
+stores nothing. Rejected rows, including those with a value longer than
+its column or a name without letters, are reported with their row number,
+field and reason.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +35,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scut.convicted.reader import ConvictedRow, RejectedRow, read_convicted
+from scut.convicted.reader import (
+    MAX_REJECTED_VALUE,
+    ConvictedRow,
+    RejectedRow,
+    read_convicted,
+)
 from scut.db.models import (
     ConvictedImport,
     Conviction,
@@ -39,13 +48,23 @@ from scut.db.models import (
     LinkReview,
     Person,
     PersonAddress,
+    PersonCategory,
     PersonName,
 )
 from scut.errors import ScutError
 from scut.persons import names
 from scut.persons import service as persons
 from scut.persons.dates import PartialDate, parse_partial_date
-from scut.persons.linkage import LinkRecord, decide, score_pairs
+from scut.persons.linkage import (
+    LINKED,
+    REVIEW,
+    LinkCandidate,
+    LinkRecord,
+    decide,
+    score_pairs,
+)
+from scut.security.access import Target, argument, operation, unchecked
+from scut.security.caller import Caller
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +86,15 @@ TRACKED = (
     "release_date",
 )
 CONVICTED = "convicted"
+# Maximum length of a record key, the size of its column.
+MAX_RECORD_KEY = 400
+# Rows whose stored convictions one query looks up.
+STORE_CHUNK = 500
+# Values in one SQL IN list; SQLite before 3.32 allows 999 parameters.
+QUERY_CHUNK = 500
+# Columns that also make a person's name or place of birth, which must
+# contain a letter.
+NAME_FIELDS = ("last_name", "first_name", "patronymic", "birth_place")
 
 
 class ReviewError(ScutError):
@@ -115,7 +143,7 @@ def record_key(row: ConvictedRow) -> str:
     should keep names and dates stable.
     """
     if row.record_id:
-        return f"id:{row.record_id.strip()}"[:400]
+        return _fit_key(f"id:{row.record_id.strip()}")
     who = (
         f"idnp:{row.idnp}"
         if row.idnp
@@ -129,14 +157,30 @@ def record_key(row: ConvictedRow) -> str:
         )
     )
     article = " ".join(row.article.lower().split())
-    return f"{who}|{article}|{row.sentence_date or ''}"[:400]
+    return _fit_key(f"{who}|{article}|{row.sentence_date or ''}")
 
 
+def _fit_key(key: str) -> str:
+    """Return the key, or for one too long to store, its start and SHA-256.
+
+    Cutting a long key short would give two records the same key.
+    """
+    if len(key) <= MAX_RECORD_KEY:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{key[: MAX_RECORD_KEY - len(digest) - 1]}#{digest}"
+
+
+def _import_target(result: ImportReport, *_: Any, **__: Any) -> Target:
+    return Target("convicted-import", [result.import_id], detail=result.counts())
+
+
+@operation("convicted.import", after=_import_target)
 def import_convicted(
     session: Session,
     path: Path,
     *,
-    actor: str,
+    caller: Caller,
     registry: str | None = None,
     accept: float = 0.95,
     review: float = 0.5,
@@ -149,12 +193,15 @@ def import_convicted(
         file_name=str(path.name)[:500],
         file_sha256=digest,
         format=source.format,
-        actor=actor,
+        actor=caller.name,
     )
     session.add(batch)
     session.flush()
     report = ImportReport(import_id=batch.id, file=str(path), format=source.format)
+
+    known = _PersonCache()
     seen: dict[tuple[str, str], int] = {}
+    chunk: list[tuple[ConvictedRow, tuple[str, str]]] = []
     pending: list[tuple[ConvictedRow, Conviction]] = []
     for item in source.rows:
         report.rows += 1
@@ -174,11 +221,19 @@ def import_convicted(
             )
             continue
         seen[key] = item.row_number
-        conviction = _store(session, batch, item, key, report)
-        if conviction is not None:
-            pending.append((item, conviction))
+        problem = _unstorable(item)
+        if problem is not None:
+            _reject(report, item.row_number, *problem)
+            continue
+        chunk.append((item, key))
+        if len(chunk) == STORE_CHUNK:
+            pending += _store(session, batch, chunk, report, known, caller)
+            chunk = []
+    pending += _store(session, batch, chunk, report, known, caller)
     session.flush()
-    _link(session, batch, pending, report, actor, accept, review)
+
+    reviews = _link(session, batch, pending, report, known, accept, review, caller)
+    _insert(session, batch, [conviction for _, conviction in pending], reviews)
     batch.finished_at = dt.datetime.now(dt.UTC)
     batch.counts = report.counts()
     batch.rejected = {"rows": report.rejected}
@@ -187,57 +242,204 @@ def import_convicted(
     return report
 
 
+class _PersonCache:
+    """Facts about the persons an import links, loaded in bulk.
+
+    The importer checks a fact here before it asks the person service to
+    record it, so a fact already recorded costs neither a query nor a
+    write. The importer adds to the cache what it records.
+    """
+
+    def __init__(self) -> None:
+        self.persons: dict[int, Person] = {}
+        self.convicted: set[int] = set()
+        self.names: dict[int, list[_NameKey]] = {}
+        self.addresses: dict[int, set[str]] = {}
+        self._holders: dict[str, Person | None] = {}
+
+    def load_idnps(self, session: Session, idnps: Iterable[str]) -> None:
+        """Look up the persons recorded with these IDNPs."""
+        missing = sorted({idnp for idnp in idnps if idnp not in self._holders})
+        for start in range(0, len(missing), QUERY_CHUNK):
+            part = missing[start : start + QUERY_CHUNK]
+            self._holders.update(dict.fromkeys(part))
+            for person in session.scalars(select(Person).where(Person.idnp.in_(part))):
+                if person.idnp is not None:
+                    self._holders[person.idnp] = person
+
+    def holder(self, session: Session, idnp: str | None) -> Person | None:
+        """Return the person recorded with this IDNP, or None."""
+        if not idnp:
+            return None
+        if idnp not in self._holders:
+            self.load_idnps(session, [idnp])
+        return self._holders[idnp]
+
+    def load(self, session: Session, person_ids: Iterable[int]) -> None:
+        """Load the persons, with their categories, names and addresses."""
+        # Each id is checked on its own: a set minus dict keys iterates
+        # over every key.
+        missing = sorted({i for i in person_ids if i not in self.persons})
+        for start in range(0, len(missing), QUERY_CHUNK):
+            part = missing[start : start + QUERY_CHUNK]
+            for person in session.scalars(select(Person).where(Person.id.in_(part))):
+                self.persons[person.id] = person
+                self.names[person.id] = []
+                self.addresses[person.id] = set()
+            self.convicted.update(
+                session.scalars(
+                    select(PersonCategory.person_id).where(
+                        PersonCategory.person_id.in_(part),
+                        PersonCategory.category == CONVICTED,
+                    )
+                )
+            )
+            for person_id, last, first, patronymic in session.execute(
+                select(
+                    PersonName.person_id,
+                    PersonName.last_key,
+                    PersonName.first_key,
+                    PersonName.patronymic_key,
+                ).where(PersonName.person_id.in_(part))
+            ):
+                self.names[person_id].append(_NameKey(last, first, patronymic))
+            for person_id, address in session.execute(
+                select(PersonAddress.person_id, PersonAddress.address).where(
+                    PersonAddress.person_id.in_(part)
+                )
+            ):
+                self.addresses[person_id].add(address)
+
+    def person(self, session: Session, person_id: int) -> Person:
+        if person_id not in self.persons:
+            self.load(session, [person_id])
+        return self.persons[person_id]
+
+    def created(self, person: Person, row: ConvictedRow) -> None:
+        """Record what a person created from ``row`` holds."""
+        self.persons[person.id] = person
+        self.convicted.add(person.id)
+        self.names[person.id] = [_name_key(row)]
+        self.addresses[person.id] = set()
+        if person.idnp:
+            self._holders[person.idnp] = person
+
+    def gave_idnp(self, person: Person) -> None:
+        if person.idnp:
+            self._holders[person.idnp] = person
+
+
+@dataclass(frozen=True, slots=True)
+class _NameKey:
+    """The search keys of one spelling of a person's name."""
+
+    last: str
+    first: str
+    patronymic: str | None
+
+    def spells(self, other: _NameKey) -> bool:
+        """Return whether ``other`` is this spelling, or it without patronymic."""
+        return (
+            self.last == other.last
+            and self.first == other.first
+            and (other.patronymic is None or other.patronymic == self.patronymic)
+        )
+
+
+def _name_key(row: ConvictedRow) -> _NameKey:
+    return _NameKey(
+        names.search_key(row.last_name),
+        names.search_key(row.first_name),
+        names.search_key(row.patronymic) if row.patronymic else None,
+    )
+
+
 def _store(
     session: Session,
     batch: ConvictedImport,
-    row: ConvictedRow,
-    key: tuple[str, str],
+    chunk: list[tuple[ConvictedRow, tuple[str, str]]],
     report: ImportReport,
-) -> Conviction | None:
-    """Insert or update the row's conviction; return it when it needs linking."""
-    values = _values(row)
-    fingerprint = hashlib.sha256(
-        json.dumps(values, sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()
-    existing = session.scalar(
-        select(Conviction).where(
-            Conviction.source_registry == key[0], Conviction.record_key == key[1]
-        )
+    known: _PersonCache,
+    caller: Caller,
+) -> list[tuple[ConvictedRow, Conviction]]:
+    """Update the rows' stored convictions; return new ones, not yet added."""
+    existing = _stored_convictions(session, [key for _, key in chunk])
+    created: list[tuple[ConvictedRow, Conviction]] = []
+    moved: list[tuple[int, ConvictedRow]] = []
+    for row, key in chunk:
+        values = _values(row)
+        fingerprint = hashlib.sha256(
+            json.dumps(values, sort_keys=True, ensure_ascii=False).encode()
+        ).hexdigest()
+        conviction = existing.get(key)
+        if conviction is None:
+            conviction = Conviction(
+                source_registry=key[0],
+                record_key=key[1],
+                link="review",
+                fingerprint=fingerprint,
+                first_import_id=batch.id,
+                last_import_id=batch.id,
+                **_columns(row),
+            )
+            created.append((row, conviction))
+            report.new += 1
+        elif conviction.fingerprint == fingerprint:
+            report.unchanged += 1
+        else:
+            changes = _update(session, batch, conviction, row, values, fingerprint)
+            report.updated += 1
+            if conviction.person_id is not None and "address" in changes:
+                moved.append((conviction.person_id, row))
+    known.load(session, [person_id for person_id, _ in moved])
+    for person_id, row in moved:
+        _add_address(session, known, person_id, row, caller)
+    return created
+
+
+def _stored_convictions(
+    session: Session, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], Conviction]:
+    """Return the stored convictions with these registry and record keys."""
+    if not keys:
+        return {}
+    wanted = set(keys)
+    query = select(Conviction).where(
+        Conviction.record_key.in_(sorted({key for _, key in wanted}))
     )
-    if existing is None:
-        conviction = Conviction(
-            source_registry=key[0],
-            record_key=key[1],
-            link="review",
-            fingerprint=fingerprint,
-            first_import_id=batch.id,
-            last_import_id=batch.id,
-            **_columns(row),
-        )
-        session.add(conviction)
-        report.new += 1
-        return conviction
-    if existing.fingerprint == fingerprint:
-        report.unchanged += 1
-        return None
-    old = _stored_values(existing)
+    return {
+        (conviction.source_registry, conviction.record_key): conviction
+        for conviction in session.scalars(query)
+        if (conviction.source_registry, conviction.record_key) in wanted
+    }
+
+
+def _update(
+    session: Session,
+    batch: ConvictedImport,
+    conviction: Conviction,
+    row: ConvictedRow,
+    values: dict[str, str | None],
+    fingerprint: str,
+) -> dict[str, list[str | None]]:
+    """Bring a conviction to the row's values; keep the old ones as a change."""
+    old = _stored_values(conviction)
     changes = {
         name: [old.get(name), values.get(name)]
         for name in TRACKED
         if old.get(name) != values.get(name)
     }
     for name, value in _columns(row).items():
-        setattr(existing, name, value)
-    existing.fingerprint = fingerprint
-    existing.last_import_id = batch.id
-    existing.updated_at = dt.datetime.now(dt.UTC)
+        setattr(conviction, name, value)
+    conviction.fingerprint = fingerprint
+    conviction.last_import_id = batch.id
+    conviction.updated_at = dt.datetime.now(dt.UTC)
     session.add(
-        ConvictionChange(conviction_id=existing.id, import_id=batch.id, changes=changes)
+        ConvictionChange(
+            conviction_id=conviction.id, import_id=batch.id, changes=changes
+        )
     )
-    report.updated += 1
-    if existing.person_id is not None and "address" in changes and row.address:
-        _add_address(session, existing.person_id, row, batch.actor)
-    return None
+    return changes
 
 
 def _link(
@@ -245,88 +447,163 @@ def _link(
     batch: ConvictedImport,
     pending: list[tuple[ConvictedRow, Conviction]],
     report: ImportReport,
-    actor: str,
+    known: _PersonCache,
     accept: float,
     review: float,
-) -> None:
+    caller: Caller,
+) -> list[tuple[Conviction, list[LinkCandidate]]]:
+    """Link each new conviction by IDNP, else by Splink, else to a new person.
+
+    Return the convictions left for review, with their candidates.
+    """
+    reviews: list[tuple[Conviction, list[LinkCandidate]]] = []
+    known.load_idnps(session, [row.idnp for row, _ in pending if row.idnp])
+    holders = [known.holder(session, row.idnp) for row, _ in pending]
+    known.load(session, [holder.id for holder in holders if holder is not None])
     remaining: list[tuple[ConvictedRow, Conviction]] = []
-    for row, conviction in pending:
-        person = (
-            session.scalar(select(Person).where(Person.idnp == row.idnp))
-            if row.idnp
-            else None
-        )
-        if person is not None:
-            _attach(session, conviction, person, row, "idnp", 1.0, actor)
+    for (row, conviction), holder in zip(pending, holders, strict=True):
+        if holder is not None:
+            _attach(session, known, conviction, holder, row, "idnp", 1.0, caller)
             report.linked_idnp += 1
         else:
             remaining.append((row, conviction))
     if not remaining:
-        return
+        return reviews
+
     incoming = [
         _incoming_record(index, row) for index, (row, _) in enumerate(remaining)
     ]
+    candidates = _person_candidates(session, [row for row, _ in remaining], incoming)
+    decisions = decide(incoming, candidates, accept=accept, review=review)
+    known.load(
+        session,
+        [int(d.existing_id) for d in decisions if d.existing_id is not None],
+    )
+    created: dict[tuple[str, ...], Person] = {}
+    for decision in decisions:
+        row, conviction = remaining[int(decision.incoming_id)]
+        # An earlier row of this file may have given the IDNP to a person.
+        holder = known.holder(session, row.idnp)
+        if holder is not None:
+            _attach(session, known, conviction, holder, row, "idnp", 1.0, caller)
+            report.linked_idnp += 1
+        elif decision.outcome == LINKED and decision.existing_id is not None:
+            person = known.person(session, int(decision.existing_id))
+            if _idnps_differ(row.idnp, person.idnp):
+                # An earlier row of this file gave the person another IDNP.
+                _mark_review(conviction, decision.candidates, reviews)
+                report.review += 1
+                continue
+            probability = decision.candidates[0].probability
+            _attach(
+                session, known, conviction, person, row, "probable", probability, caller
+            )
+            report.linked_probable += 1
+        elif decision.outcome == REVIEW:
+            _mark_review(conviction, decision.candidates, reviews)
+            report.review += 1
+        else:
+            _link_new_person(session, known, conviction, row, report, caller, created)
+    return reviews
+
+
+def _person_candidates(
+    session: Session, rows: list[ConvictedRow], incoming: list[LinkRecord]
+) -> list[LinkCandidate]:
+    """Score the rows against every recorded spelling; keep each person's best.
+
+    A pair whose row and person carry two different IDNPs is dropped.
+    """
     existing, owners, idnps = _existing_records(session)
-    candidates = [
-        candidate
-        for candidate in score_pairs(incoming, existing)
-        if _compatible(
-            remaining[int(candidate.incoming_id)][0], idnps, owners, candidate
-        )
-    ]
-    # One candidate per person: the best of its spellings.
-    best: dict[tuple[str, int], Any] = {}
-    for candidate in candidates:
+    best: dict[tuple[str, int], LinkCandidate] = {}
+    for candidate in score_pairs(incoming, existing):
         person_id = owners[candidate.existing_id]
+        row = rows[int(candidate.incoming_id)]
+        if _idnps_differ(row.idnp, idnps[person_id]):
+            continue
         pair = (candidate.incoming_id, person_id)
         if pair not in best or candidate.probability > best[pair].probability:
             best[pair] = candidate
-    by_person = [
-        type(candidate)(
-            incoming_id=candidate.incoming_id,
-            existing_id=str(person_id),
-            probability=candidate.probability,
-            match_weight=candidate.match_weight,
-            levels=candidate.levels,
-        )
+    return [
+        dataclasses.replace(candidate, existing_id=str(person_id))
         for (_, person_id), candidate in best.items()
     ]
-    for decision in decide(incoming, by_person, accept=accept, review=review):
-        row, conviction = remaining[int(decision.incoming_id)]
-        if decision.outcome == "linked" and decision.existing_id is not None:
-            person = session.get_one(Person, int(decision.existing_id))
-            probability = decision.candidates[0].probability
-            _attach(session, conviction, person, row, "probable", probability, actor)
-            report.linked_probable += 1
-        elif decision.outcome == "review":
-            conviction.link = "review"
-            for candidate in decision.candidates:
-                session.add(
-                    LinkReview(
-                        conviction_id=conviction.id,
-                        person_id=int(candidate.existing_id),
-                        probability=candidate.probability,
-                        levels=dict(candidate.levels),
-                        import_id=batch.id,
-                    )
+
+
+def _idnps_differ(first: str | None, second: str | None) -> bool:
+    return first is not None and second is not None and first != second
+
+
+def _mark_review(
+    conviction: Conviction,
+    candidates: list[LinkCandidate],
+    reviews: list[tuple[Conviction, list[LinkCandidate]]],
+) -> None:
+    conviction.link = "review"
+    conviction.link_probability = candidates[0].probability
+    reviews.append((conviction, candidates))
+
+
+def _insert(
+    session: Session,
+    batch: ConvictedImport,
+    convictions: list[Conviction],
+    reviews: list[tuple[Conviction, list[LinkCandidate]]],
+) -> None:
+    """Insert the linked new convictions, then queue the review candidates.
+
+    Inserting the convictions once linked takes one batch of statements,
+    where inserting them first would update each one after.
+    """
+    session.add_all(convictions)
+    session.flush()
+    for conviction, candidates in reviews:
+        for candidate in candidates:
+            session.add(
+                LinkReview(
+                    conviction_id=conviction.id,
+                    person_id=int(candidate.existing_id),
+                    probability=candidate.probability,
+                    levels=dict(candidate.levels),
+                    import_id=batch.id,
                 )
-            conviction.link_probability = decision.candidates[0].probability
-            report.review += 1
-        else:
-            person = _new_person(session, row, actor)
-            _attach(session, conviction, person, row, "new-person", None, actor)
-            report.new_persons += 1
+            )
+    session.flush()
 
 
-def _compatible(
+def _link_new_person(
+    session: Session,
+    known: _PersonCache,
+    conviction: Conviction,
     row: ConvictedRow,
-    idnps: Mapping[int, str | None],
-    owners: Mapping[str, int],
-    candidate: Any,
-) -> bool:
-    """Return False for a pair whose two different valid IDNPs tell them apart."""
-    recorded = idnps.get(owners[candidate.existing_id])
-    return not (row.idnp and recorded and recorded != row.idnp)
+    report: ImportReport,
+    caller: Caller,
+    created: dict[tuple[str, ...], Person],
+) -> None:
+    """Link a conviction that matched no recorded person to a new person.
+
+    Rows of one file with the same names and full birth date share the
+    person, as linkage would have linked them had the first been recorded.
+    """
+    key = _same_person_key(row)
+    person = created.get(key) if key is not None else None
+    if person is None or _idnps_differ(row.idnp, person.idnp):
+        person = _new_person(session, known, row, caller)
+        report.new_persons += 1
+        if key is not None:
+            created[key] = person
+    _attach(session, known, conviction, person, row, "new-person", None, caller)
+
+
+def _same_person_key(row: ConvictedRow) -> tuple[str, ...] | None:
+    if row.birth_date is None or not row.birth_date.is_full:
+        return None
+    return (
+        names.search_key(row.last_name),
+        names.search_key(row.first_name),
+        names.search_key(row.patronymic) if row.patronymic else "",
+        str(row.birth_date),
+    )
 
 
 def _incoming_record(index: int, row: ConvictedRow) -> LinkRecord:
@@ -353,7 +630,13 @@ def _existing_records(
     idnps: dict[int, str | None] = {}
     rows = session.execute(
         select(
-            PersonName,
+            PersonName.id,
+            PersonName.person_id,
+            PersonName.last_key,
+            PersonName.last_loose,
+            PersonName.first_key,
+            PersonName.first_group,
+            PersonName.patronymic_key,
             Person.birth_year,
             Person.birth_month,
             Person.birth_day,
@@ -361,18 +644,19 @@ def _existing_records(
             Person.idnp,
         ).join(Person, Person.id == PersonName.person_id)
     )
-    for name, year, month, day, place, idnp in rows:
-        record_id = f"n{name.id}"
-        owners[record_id] = name.person_id
-        idnps[name.person_id] = idnp
+    for name_id, person_id, *keys, year, month, day, place, idnp in rows:
+        last, last_loose, first, first_group, patronymic = keys
+        record_id = f"n{name_id}"
+        owners[record_id] = person_id
+        idnps[person_id] = idnp
         records.append(
             LinkRecord(
                 record_id=record_id,
-                last_name=name.last_key,
-                last_name_loose=name.last_loose,
-                first_name=name.first_key,
-                first_name_group=name.first_group,
-                patronymic=name.patronymic_key,
+                last_name=last,
+                last_name_loose=last_loose,
+                first_name=first,
+                first_name_group=first_group,
+                patronymic=patronymic,
                 birth_date=PartialDate(year, month, day) if year else None,
                 birth_place=place,
             )
@@ -382,74 +666,72 @@ def _existing_records(
 
 def _attach(
     session: Session,
+    known: _PersonCache,
     conviction: Conviction,
     person: Person,
     row: ConvictedRow,
     how: str,
     probability: float | None,
-    actor: str,
+    caller: Caller,
 ) -> None:
     """Link a conviction to a person and bring the row's facts to the person."""
+    known.load(session, [person.id])
     conviction.person_id = person.id
     conviction.link = how
     conviction.link_probability = probability
-    persons.add_categories(session, person.id, [CONVICTED], actor=actor)
-    if row.idnp and person.idnp is None:
-        holder = session.scalar(select(Person.id).where(Person.idnp == row.idnp))
-        if holder is None:
-            persons.update_person(session, person.id, {"idnp": row.idnp}, actor=actor)
+    if person.id not in known.convicted:
+        unchecked(persons.add_categories)(
+            session, person.id, [CONVICTED], caller=caller
+        )
+        known.convicted.add(person.id)
+    changes: dict[str, Any] = {}
+    if row.idnp and person.idnp is None and known.holder(session, row.idnp) is None:
+        changes["idnp"] = row.idnp
     if person.birth_year is None and row.birth_date is not None:
-        persons.update_person(
-            session, person.id, {"birth_date": row.birth_date}, actor=actor
-        )
-    last = names.search_key(row.last_name)
-    first = names.search_key(row.first_name)
-    patronymic = names.search_key(row.patronymic) if row.patronymic else None
-    # A row without a patronymic spells a recorded name that has one.
-    already_known = any(
-        name.last_key == last
-        and name.first_key == first
-        and (patronymic is None or patronymic == name.patronymic_key)
-        for name in session.scalars(
-            select(PersonName).where(PersonName.person_id == person.id)
-        )
-    )
-    if not already_known:
-        persons.add_name(
+        changes["birth_date"] = row.birth_date
+    if changes:
+        unchecked(persons.update_person)(session, person.id, changes, caller=caller)
+        known.gave_idnp(person)
+    spelling = _name_key(row)
+    if not any(name.spells(spelling) for name in known.names[person.id]):
+        unchecked(persons.add_name)(
             session,
             person.id,
             row.last_name,
             row.first_name,
             row.patronymic,
             kind="spelling",
-            actor=actor,
+            caller=caller,
         )
-    if row.address:
-        _add_address(session, person.id, row, actor)
+        known.names[person.id].append(spelling)
+    _add_address(session, known, person.id, row, caller)
 
 
 def _add_address(
-    session: Session, person_id: int, row: ConvictedRow, actor: str
+    session: Session,
+    known: _PersonCache,
+    person_id: int,
+    row: ConvictedRow,
+    caller: Caller,
 ) -> None:
     text = " ".join((row.address or "").split())
-    known = set(
-        session.scalars(
-            select(PersonAddress.address).where(PersonAddress.person_id == person_id)
-        )
+    if not text or text in known.addresses[person_id]:
+        return
+    unchecked(persons.add_address)(
+        session,
+        person_id,
+        text,
+        caller=caller,
+        kind="last-known",
+        source=f"registry {row.registry}",
     )
-    if text and text not in known:
-        persons.add_address(
-            session,
-            person_id,
-            text,
-            actor=actor,
-            kind="last-known",
-            source=f"registry {row.registry}",
-        )
+    known.addresses[person_id].add(text)
 
 
-def _new_person(session: Session, row: ConvictedRow, actor: str) -> Person:
-    return persons.create_person(
+def _new_person(
+    session: Session, known: _PersonCache, row: ConvictedRow, caller: Caller
+) -> Person:
+    person = unchecked(persons.create_person)(
         session,
         persons.PersonInput(
             last_name=row.last_name,
@@ -460,11 +742,16 @@ def _new_person(session: Session, row: ConvictedRow, actor: str) -> Person:
             birth_place=row.birth_place,
             idnp=row.idnp,
         ),
-        actor=actor,
+        caller=caller,
     )
+    known.created(person, row)
+    return person
 
 
-def open_reviews(session: Session, limit: int = 200) -> list[dict[str, Any]]:
+@operation("convicted.read")
+def open_reviews(
+    session: Session, *, caller: Caller, limit: int = 200
+) -> list[dict[str, Any]]:
     """Return the open review items with both sides, best first per conviction."""
     rows = session.execute(
         select(LinkReview, Conviction, Person)
@@ -509,14 +796,17 @@ def open_reviews(session: Session, limit: int = 200) -> list[dict[str, Any]]:
     ]
 
 
+@operation("convicted.review", before=argument("review"))
 def decide_review(
-    session: Session, review_id: int, *, accept: bool, actor: str
+    session: Session, review_id: int, *, accept: bool, caller: Caller
 ) -> Conviction:
     """Accept or reject one review item.
 
     Accepting links the conviction to that person and closes its other
-    items. Rejecting the last open item of a conviction gives the
-    conviction a new person.
+    items. Rejecting the last open item of a conviction links it to the
+    person recorded with its IDNP, or else to a new person. Raises
+    ReviewError for an unknown or already decided item, and for accepting
+    a person recorded with an IDNP other than the row's.
     """
     item = session.get(LinkReview, review_id)
     if item is None:
@@ -524,11 +814,18 @@ def decide_review(
     if item.status != "open":
         raise ReviewError(f"review item {review_id} is already {item.status}")
     conviction = session.get_one(Conviction, item.conviction_id)
+    row = _row_of(conviction)
+    known = _PersonCache()
+    person = known.person(session, item.person_id)
+    if accept and _idnps_differ(row.idnp, person.idnp):
+        raise ReviewError(
+            f"review item {review_id}: the row's IDNP differs from the one "
+            f"recorded for person {person.id}; reject the item instead"
+        )
     now = dt.datetime.now(dt.UTC)
     item.status = "accepted" if accept else "rejected"
-    item.decided_by = actor
+    item.decided_by = caller.name
     item.decided_at = now
-    row = _row_of(conviction)
     if accept:
         for other in session.scalars(
             select(LinkReview).where(
@@ -538,10 +835,11 @@ def decide_review(
             )
         ):
             other.status = "rejected"
-            other.decided_by = actor
+            other.decided_by = caller.name
             other.decided_at = now
-        person = session.get_one(Person, item.person_id)
-        _attach(session, conviction, person, row, "analyst", item.probability, actor)
+        _attach(
+            session, known, conviction, person, row, "analyst", item.probability, caller
+        )
     else:
         session.flush()
         still_open = session.scalar(
@@ -550,13 +848,31 @@ def decide_review(
             )
         )
         if still_open is None:
-            person = _new_person(session, row, actor)
-            _attach(session, conviction, person, row, "new-person", None, actor)
+            _link_rejected(session, known, conviction, row, caller)
     session.flush()
     return conviction
 
 
-def import_history(session: Session, limit: int = 50) -> list[ConvictedImport]:
+def _link_rejected(
+    session: Session,
+    known: _PersonCache,
+    conviction: Conviction,
+    row: ConvictedRow,
+    caller: Caller,
+) -> None:
+    """Link a conviction whose every candidate was rejected."""
+    holder = known.holder(session, row.idnp)
+    if holder is not None:
+        _attach(session, known, conviction, holder, row, "idnp", 1.0, caller)
+        return
+    person = _new_person(session, known, row, caller)
+    _attach(session, known, conviction, person, row, "new-person", None, caller)
+
+
+@operation("convicted.read")
+def import_history(
+    session: Session, *, caller: Caller, limit: int = 50
+) -> list[ConvictedImport]:
     """Return the latest imports, newest first."""
     return list(
         session.scalars(
@@ -590,19 +906,59 @@ def _columns(row: ConvictedRow) -> dict[str, Any]:
     return {
         "record_id": row.record_id,
         "idnp": row.idnp,
-        "last_name": names.normalise_name(row.last_name)[:200],
-        "first_name": names.normalise_name(row.first_name)[:200],
-        "patronymic": names.normalise_name(row.patronymic)[:200]
-        if row.patronymic
-        else None,
+        "last_name": names.normalise_name(row.last_name),
+        "first_name": names.normalise_name(row.first_name),
+        "patronymic": names.normalise_name(row.patronymic or "") or None,
         "birth_date": str(row.birth_date) if row.birth_date else None,
         "birth_place": row.birth_place,
         "address": row.address,
-        "article": row.article[:200],
+        "article": row.article,
         "court": row.court,
         "sentence_date": row.sentence_date,
         "release_date": row.release_date,
     }
+
+
+def _text_limits() -> dict[str, int]:
+    """Return the maximum length of each text column of ``convictions``."""
+    limits: dict[str, int] = {}
+    for column in Conviction.__table__.columns:
+        length = getattr(column.type, "length", None)
+        if column.name in TRACKED and isinstance(length, int):
+            limits[column.name] = length
+    return limits
+
+
+# The person's names and place of birth have the same limits (scut.persons).
+_TEXT_LIMITS = _text_limits()
+
+
+def _unstorable(row: ConvictedRow) -> tuple[str, str, str] | None:
+    """Return the field, value and reason of a value that cannot be stored.
+
+    The reader accepts cells of up to 500 characters, but the database
+    columns are shorter, and a person's name needs a letter.
+    """
+    columns = _columns(row)
+    for name, limit in _TEXT_LIMITS.items():
+        value = columns[name]
+        if isinstance(value, str) and len(value) > limit:
+            return (
+                name,
+                value[:MAX_REJECTED_VALUE],
+                f"the value has {len(value)} characters, longer than {limit} "
+                f"characters, the maximum Scut stores for {name}",
+            )
+    for name in NAME_FIELDS:
+        value = columns[name]
+        if value is not None and not any(char.isalpha() for char in value):
+            return (
+                name,
+                getattr(row, name),
+                f"{name} {value!r} contains no letters, so it cannot name a "
+                "person or place",
+            )
+    return None
 
 
 def _values(row: ConvictedRow) -> dict[str, str | None]:

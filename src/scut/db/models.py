@@ -574,7 +574,8 @@ class Conviction(Base):
     person_id: Mapped[int | None] = mapped_column(
         ForeignKey("persons.id", ondelete="SET NULL"), index=True
     )
-    # idnp, probable, analyst, new-person or review.
+    # idnp, probable, analyst, new-person, review, or unlinked (its only
+    # review candidate was erased).
     link: Mapped[str] = mapped_column(String(20))
     link_probability: Mapped[float | None] = mapped_column(Float)
     idnp: Mapped[str | None] = mapped_column(String(13), index=True)
@@ -737,7 +738,7 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(100), index=True)
     object_type: Mapped[str] = mapped_column(String(50), default="")
     object_ids: Mapped[str] = mapped_column(Text, default="")
-    # allowed, denied, failed or succeeded.
+    # succeeded, denied or failed.
     outcome: Mapped[str] = mapped_column(String(20))
     source: Mapped[str] = mapped_column(String(100), default="")
     justification: Mapped[str] = mapped_column(Text, default="")

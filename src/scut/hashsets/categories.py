@@ -29,9 +29,9 @@ Mapping table (``to_scheme``), applied only in the directions listed:
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from types import MappingProxyType
 
+from scut.hashsets.fields import quote_value, whole_number
 from scut.hashsets.items import Category
 
 log = logging.getLogger(__name__)
@@ -82,22 +82,19 @@ _MAX_VICS_CODE = 255
 
 
 def _parse_integer(value: object, value_name: str) -> int | None:
-    """Return an integer code from a number or a numeric string, None if empty."""
-    if value is None:
+    """Return an integer code from a number or a numeric string, None if empty.
+
+    A huge value such as 1e999999999 comes back as 10^19 (see
+    ``whole_number``), which every caller rejects as out of range.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, bool):
-        raise ValueError(f"invalid {value_name} {value!r}: expected a number")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        if text.isascii() and text.lstrip("-").isdigit():
-            return int(text)
-    raise ValueError(f"invalid {value_name} {value!r}: expected a whole number")
+    code = whole_number(value)
+    if code is None:
+        raise ValueError(
+            f"invalid {value_name} {quote_value(value)}: expected a whole number"
+        )
+    return code
 
 
 def category_scheme_for_context(context: str | None) -> str:
@@ -140,8 +137,8 @@ def parse_vics_category(value: object, scheme: str = PROJECTVIC) -> Category | N
     highest = len(PROJECTVIC_LABELS) - 1 if scheme == PROJECTVIC else _MAX_VICS_CODE
     if not 0 <= code <= highest:
         raise ValueError(
-            f"VICS category {value!r} is out of range: the {scheme} scheme "
-            f"has codes 0 to {highest}"
+            f"VICS category {quote_value(value)} is out of range: the {scheme} "
+            f"scheme has codes 0 to {highest}"
         )
     return Category(scheme, str(code))
 
@@ -158,8 +155,8 @@ def from_legacy_dhs(value: object) -> Category | None:
         return None
     if code not in LEGACY_DHS_TO_PROJECTVIC:
         raise ValueError(
-            f"DHS category {value!r} is out of range: the DHS scheme has "
-            "codes 0 (uncategorised) to 5 (non-pertinent)"
+            f"DHS category {quote_value(value)} is out of range: the DHS scheme "
+            "has codes 0 (uncategorised) to 5 (non-pertinent)"
         )
     mapped = LEGACY_DHS_TO_PROJECTVIC[code]
     return None if mapped is None else Category(PROJECTVIC, mapped)

@@ -14,6 +14,7 @@ Formats and how ``open_hash_set`` recognises each from the file's start:
 from __future__ import annotations
 
 import logging
+import stat
 from pathlib import Path
 
 from scut.errors import ConfigurationError, ScutError
@@ -27,6 +28,22 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 _BOM = b"\xef\xbb\xbf"
 # How far detection looks for the first line that is not blank or a comment.
 _SNIFF_BYTES = 65536
+# Byte order marks of the Unicode encodings other than UTF-8, longest first.
+_OTHER_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32 (little-endian)"),
+    (b"\x00\x00\xfe\xff", "UTF-32 (big-endian)"),
+    (b"\xff\xfe", "UTF-16 (little-endian)"),
+    (b"\xfe\xff", "UTF-16 (big-endian)"),
+)
+# Bytes looked at for UTF-16 without a byte order mark.
+_NUL_SAMPLE = 4096
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 class HashSetFormatError(ScutError):
@@ -46,21 +63,81 @@ def open_hash_set(
     ConfigurationError for ``algorithm`` given with another format, and
     OSError when the file cannot be read.
     """
-    if fmt is None:
-        fmt = detect_format(path)
-        log.info("Detected hash set format %s for %s", fmt, path)
-    else:
-        fmt = fmt.strip().lower()
-        if fmt not in FORMATS:
-            raise HashSetFormatError(
-                f"unknown hash set format {fmt!r}; use one of {', '.join(FORMATS)}"
+    check_hash_set_file(path)
+    try:
+        head = read_start(path)
+        _check_encoding(path, head)
+        if fmt is None:
+            fmt = _detect(path, head)
+            log.info("Detected hash set format %s for %s", fmt, path)
+        else:
+            fmt = fmt.strip().lower()
+            if fmt not in FORMATS:
+                raise HashSetFormatError(
+                    f"unknown hash set format {fmt!r}; use one of {', '.join(FORMATS)}"
+                )
+        if algorithm is not None and fmt != "plain":
+            raise ConfigurationError(
+                f"an algorithm can be given for plain lists only, not for {fmt} "
+                f"({path}); leave it out"
             )
-    if algorithm is not None and fmt != "plain":
-        raise ConfigurationError(
-            f"an algorithm can be given for plain lists only, not for {fmt} "
-            f"({path}); leave it out"
+        return _open_as(path, fmt, algorithm)
+    except OSError as error:
+        raise HashSetFormatError(f"{path}: cannot read the file: {error}") from error
+
+
+def check_hash_set_file(path: Path) -> None:
+    """Raise HashSetFormatError unless ``path`` is a regular file.
+
+    Symbolic links are followed. A directory, named pipe or device is
+    rejected by name, because reading a pipe or /dev/zero would never end.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError as error:
+        raise HashSetFormatError(f"hash set file not found: {path}") from error
+    except OSError as error:
+        # A symbolic link loop, a denied directory or a name too long.
+        raise HashSetFormatError(
+            f"{path}: cannot open the hash set file: {error.strerror or error}"
+        ) from error
+    if stat.S_ISREG(mode):
+        return
+    kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a file")
+    raise HashSetFormatError(
+        f"{path} is {kind}, not a regular file; give the path of a hash set file"
+    )
+
+
+def read_start(path: Path) -> bytes:
+    """Return the first bytes of ``path`` that format detection looks at."""
+    with path.open("rb") as handle:
+        return handle.read(_SNIFF_BYTES)
+
+
+def _check_encoding(path: Path, head: bytes) -> None:
+    """Raise HashSetFormatError for text in UTF-16 or UTF-32.
+
+    Every reader takes UTF-8 (with or without a BOM), but Windows
+    PowerShell 5 writes UTF-16 with ``>``. Without a BOM, UTF-16 of ASCII
+    text shows as a NUL in every other byte.
+    """
+    if head.startswith(SQLITE_MAGIC):
+        return
+    encoding = next((name for bom, name in _OTHER_BOMS if head.startswith(bom)), None)
+    sample = head[:_NUL_SAMPLE]
+    if encoding is None and len(sample) >= 4:
+        even, odd = sample[0::2], sample[1::2]
+        if odd.count(0) >= 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+            encoding = "UTF-16 (little-endian)"
+        elif even.count(0) >= 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+            encoding = "UTF-16 (big-endian)"
+    if encoding is not None:
+        raise HashSetFormatError(
+            f"{path}: the file is {encoding} text, but hash set files are read "
+            f"as UTF-8; convert it first, for example with iconv -f "
+            f"{encoding.split()[0]} -t UTF-8"
         )
-    return _open_as(path, fmt, algorithm)
 
 
 def _open_as(path: Path, fmt: str, algorithm: str | None) -> HashSetSource:
@@ -92,10 +169,12 @@ def detect_format(path: Path) -> str:
 
     Raises HashSetFormatError naming the file when none matches.
     """
+    return _detect(path, read_start(path))
+
+
+def _detect(path: Path, head: bytes) -> str:
     from scut.hashsets.plain import is_plain_line
 
-    with path.open("rb") as handle:
-        head = handle.read(_SNIFF_BYTES)
     if head.startswith(SQLITE_MAGIC):
         return "nsrl"
     text = head.removeprefix(_BOM)

@@ -21,6 +21,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from scut.hashsets.fields import (
     ByteProgress,
@@ -41,19 +42,29 @@ log = logging.getLogger(__name__)
 V3_HASH_COLUMNS = ("sha256", "sha1", "md5")
 # Rows fetched from SQLite at a time.
 FETCH_ROWS = 5000
+# FILE may be a view, which SQLite computes as it is read, so a recursive
+# view can yield rows without end. A stored row contains at least one hex
+# digest of 32 characters, and the RDS v3 FILE view yields about one row per
+# stored file. So more rows than one per 16 bytes of the database file
+# cannot come from stored data. MIN_ROW_LIMIT keeps small test files usable.
+# NOTE: the limit follows from that reasoning; no full RDS release was read
+# to check it.
+BYTES_PER_ROW_LIMIT = 16
+MIN_ROW_LIMIT = 10_000
 # Legacy header names mapped to algorithms.
 LEGACY_HASH_COLUMNS = {"SHA-1": "sha1", "MD5": "md5"}
 
 
-def open_nsrl(path: Path) -> HashSetSource:
+def open_nsrl(path: Path, max_rows: int | None = None) -> HashSetSource:
     """Open an NSRL RDS file, version 3 SQLite or legacy text, by its content.
 
-    Raises HashSetFormatError naming the file when it is neither a SQLite
+    ``max_rows`` applies to version 3 (see ``open_rds_v3``). Raises
+    HashSetFormatError naming the file when it is neither a SQLite
     database with a FILE table or view nor a text file with the legacy
     header.
     """
     if read_head(path, len(SQLITE_MAGIC)) == SQLITE_MAGIC:
-        return open_rds_v3(path)
+        return open_rds_v3(path, max_rows)
     return open_rds_legacy(path)
 
 
@@ -62,6 +73,8 @@ class _FileTable:
     """The FILE table or view of an RDS version 3 database and its columns."""
 
     name: str
+    # "table" or "view", for messages.
+    kind: str
     hash_columns: tuple[str, ...]
     name_column: str | None
     size_column: str | None
@@ -77,12 +90,15 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def open_rds_v3(path: Path) -> HashSetSource:
+def open_rds_v3(path: Path, max_rows: int | None = None) -> HashSetSource:
     """Open an NSRL RDS version 3 SQLite database, read-only.
 
     Raises HashSetFormatError naming the file when it is not a SQLite
     database or has no FILE table or view with a sha256, sha1 or md5
-    column.
+    column. Reading the items raises HashSetFormatError when SQLite fails
+    on a row (a corrupt page, a view that fails as it runs) and when FILE
+    yields more than ``max_rows`` rows; by default the file's size in bytes
+    over BYTES_PER_ROW_LIMIT, and at least MIN_ROW_LIMIT.
     """
     try:
         with contextlib.closing(_connect(path)) as connection:
@@ -96,10 +112,12 @@ def open_rds_v3(path: Path) -> HashSetSource:
     details["hash_columns"] = ", ".join(table.hash_columns)
     log.info("Reading NSRL RDS v3 %s, FILE columns %s", path, details["hash_columns"])
     total = path.stat().st_size
+    if max_rows is None:
+        max_rows = max(MIN_ROW_LIMIT, total // BYTES_PER_ROW_LIMIT)
     progress = _RowProgress(total, table.max_rowid)
     return HashSetSource(
         format="nsrl",
-        items=_read_v3(path, table, progress),
+        items=_read_v3(path, table, progress, max_rows),
         total_bytes=total,
         bytes_read=progress,
         details=details,
@@ -135,6 +153,7 @@ def _find_file_table(connection: sqlite3.Connection, path: Path) -> _FileTable:
             ).fetchone()[0]
     return _FileTable(
         name,
+        kind,
         hash_columns,
         columns.get("file_name"),
         columns.get("file_size"),
@@ -182,19 +201,44 @@ class _RowProgress:
 
 
 def _read_v3(
-    path: Path, table: _FileTable, progress: _RowProgress
+    path: Path, table: _FileTable, progress: _RowProgress, max_rows: int
 ) -> Iterator[KnownItem | BadRecord]:
     optional = [c for c in (table.name_column, table.size_column) if c is not None]
     selected = ", ".join(_quote(c) for c in (*table.hash_columns, *optional))
     algorithms = [c.lower() for c in table.hash_columns]
     with contextlib.closing(_connect(path)) as connection:
-        cursor = connection.execute(f"SELECT {selected} FROM {_quote(table.name)}")
-        while rows := cursor.fetchmany(FETCH_ROWS):
+        for rows in _fetch_rows(connection, path, table, selected, progress):
             for row in rows:
                 progress.rows += 1
+                if progress.rows > max_rows:
+                    raise HashSetFormatError(
+                        f"{path}: the NSRL FILE {table.kind} yields more than "
+                        f"{max_rows} rows, more than a file of "
+                        f"{progress.total_bytes} bytes can hold, so reading "
+                        "stopped; check that FILE is not a recursive view"
+                    )
                 yield _v3_item(row, algorithms, table, f"row {progress.rows}")
     progress.done = True
     log.info("NSRL RDS v3 %s: %d rows read", path, progress.rows)
+
+
+def _fetch_rows(
+    connection: sqlite3.Connection,
+    path: Path,
+    table: _FileTable,
+    selected: str,
+    progress: _RowProgress,
+) -> Iterator[list[Any]]:
+    """Yield batches of FILE rows, raising HashSetFormatError if SQLite fails."""
+    try:
+        cursor = connection.execute(f"SELECT {selected} FROM {_quote(table.name)}")
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            yield rows
+    except sqlite3.DatabaseError as error:
+        raise HashSetFormatError(
+            f"{path}: reading the NSRL FILE {table.kind} failed after row "
+            f"{progress.rows}: {error}; the database may be damaged"
+        ) from error
 
 
 def _v3_item(

@@ -6,22 +6,22 @@ set) or of Case objects that each contain a ``Media`` list (a case export).
 The parser is ijson, so memory stays flat however many items there are.
 
 ``open_vics`` reads the file's start to fill ``details`` (version, shape,
-scheme) and the items are then read in a second pass. Case numbers and
+scheme; see scut.hashsets.vics_header) and the items are then read in a
+second pass. Both passes read through LimitedJsonReader, which rejects
+nesting and numbers that would crash or exhaust ijson. Case numbers and
 unknown alternative hash names are added to ``details`` while the items are
 read, so they are complete once ``items`` is exhausted.
 """
 
 from __future__ import annotations
 
-import ast
-import contextlib
 import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import ijson
 
@@ -35,18 +35,29 @@ from scut.hashsets.fields import (
     parse_size,
     parse_text,
 )
-from scut.hashsets.formats import HashSetFormatError
 from scut.hashsets.items import BadRecord, HashSetSource, KnownItem
+from scut.hashsets.json_limits import LimitedJsonReader
+from scut.hashsets.vics_header import (
+    ITEM_PREFIX,
+    header_details,
+    json_message,
+    open_json,
+    read_header,
+)
 
 log = logging.getLogger(__name__)
 
-_BOM = b"\xef\xbb\xbf"
-METADATA_KEYS = ("odata.metadata", "@odata.context")
-# ijson prefix of each object in the top-level value list: a media or a case.
-ITEM_PREFIX = "value.item"
 CASE_MEDIA_PREFIX = "value.item.Media.item"
+CASE_MEDIA_LIST = "value.item.Media"
 # How many case numbers ``details["case_numbers"]`` lists.
 MAX_CASE_NUMBERS = 10
+# A media is one file, so it has a few alternative hashes at most. The cap
+# bounds the work on a hostile list of thousands.
+MAX_ALTERNATIVE_HASHES = 64
+# Unsupported alternative hash names listed in ``details``, each clipped to
+# 40 characters. Names past this count are counted under OTHER_HASH_NAMES.
+MAX_UNKNOWN_HASH_NAMES = 20
+OTHER_HASH_NAMES = "(other names)"
 
 # AlternativeHashes names, upper case without "-", "_" or spaces, mapped to
 # the algorithm names of scut.hashsets.items.
@@ -57,26 +68,17 @@ _ALTERNATIVE_HASH_NAMES = {
     "PDQ": "pdq",
     "PHOTODNA": "photodna",
 }
-# Keys that only a Case object or only a Media object has, to detect the
-# shape when the metadata URL does not.
-_CASE_KEYS = frozenset(
-    {"Media", "CaseID", "CaseNumber", "ContactOrganization", "TotalMediaFiles"}
-)
-_MEDIA_KEYS = frozenset(
-    {"MD5", "SHA1", "MediaID", "Category", "MediaSize", "MediaFiles", "PhotoDNA"}
-)
-_VERSION = re.compile(r"/(\d+(?:\.\d+)+)\.xml", re.IGNORECASE)
-_CONTEXT_SCHEME = re.compile(r"\.xml/([^/#$]+)")
-
-
-@dataclass(slots=True)
-class _Header:
-    """Metadata URL and shape, read from the start of a VICS file."""
-
-    metadata_key: str | None = None
-    metadata_url: str | None = None
-    shape: str | None = None
-    found_value: bool = False
+# ijson events that start a JSON value, with the value's type in words.
+_VALUE_STARTS = {
+    "start_map": "an object",
+    "start_array": "a list",
+    "string": "a string",
+    "number": "a number",
+    "integer": "a number",
+    "double": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
 
 
 def open_vics(path: Path) -> HashSetSource:
@@ -84,10 +86,13 @@ def open_vics(path: Path) -> HashSetSource:
 
     Raises HashSetFormatError when the file is not JSON or has no ``value``
     list before it breaks. A file that breaks later yields the items
-    before the break, then one BadRecord stating where it broke.
+    before the break, then one BadRecord stating where it broke. JSON
+    nested deeper than json_limits.MAX_DEPTH or with a number longer than
+    json_limits.MAX_NUMBER_CHARS raises JsonLimitError, a
+    HashSetFormatError, here or while the items are read.
     """
-    header = _read_header(path)
-    details = _header_details(header)
+    header = read_header(path)
+    details = header_details(header)
     scheme = category_scheme_for_context(details.get("scheme"))
     details["category_scheme"] = scheme
     log.info(
@@ -104,102 +109,6 @@ def open_vics(path: Path) -> HashSetSource:
     )
 
 
-def _open_json(path: Path) -> IO[bytes]:
-    """Open ``path`` positioned after a UTF-8 BOM, if it has one."""
-    handle = path.open("rb")
-    if handle.read(len(_BOM)) != _BOM:
-        handle.seek(0)
-    return handle
-
-
-def _read_header(path: Path) -> _Header:
-    """Read the file's start up to the first media key: metadata URL and shape.
-
-    When the URL does not name the shape, the first item's keys do. A JSON
-    error after the ``value`` list has started is left for the item pass
-    to report.
-    """
-    header = _Header()
-    with _open_json(path) as handle:
-        try:
-            _scan_header(ijson.parse(handle), header)
-        except ijson.JSONError as error:
-            if not header.found_value:
-                raise HashSetFormatError(
-                    f"{path}: not a VICS JSON file: {_json_message(error)}"
-                ) from error
-    if not header.found_value:
-        raise HashSetFormatError(
-            f"{path}: not a VICS JSON file: no top-level 'value' list"
-        )
-    if header.shape is None:
-        log.warning("VICS file %s: shape not recognised; reading it as media", path)
-        header.shape = "media"
-    return header
-
-
-def _scan_header(events: Iterable[tuple[str, str, Any]], header: _Header) -> None:
-    """Fill ``header`` from parse events, stopping once the shape is known."""
-    for prefix, event, value in events:
-        if prefix == "" and event == "start_array":
-            return
-        if prefix in METADATA_KEYS and event == "string":
-            header.metadata_key, header.metadata_url = prefix, value
-            header.shape = header.shape or _shape_from_url(value)
-        elif prefix == "value" and event == "start_array":
-            header.found_value = True
-            if header.shape is not None:
-                return
-        elif prefix == "value" and event == "end_array":
-            return
-        elif header.found_value and prefix == ITEM_PREFIX:
-            if event == "end_map":
-                # The first item had no key that identifies its shape.
-                return
-            if event == "map_key" and value in _CASE_KEYS:
-                header.shape = "cases"
-                return
-            if event == "map_key" and value in _MEDIA_KEYS:
-                header.shape = "media"
-                return
-
-
-def _shape_from_url(url: str) -> str | None:
-    fragment = url.rpartition("#")[2].strip().lower()
-    if fragment.startswith("media"):
-        return "media"
-    if fragment.startswith("case"):
-        return "cases"
-    return None
-
-
-def _header_details(header: _Header) -> dict[str, str]:
-    details = {"shape": header.shape or "media"}
-    url = header.metadata_url
-    if url is None:
-        return details
-    details["metadata_url"] = url
-    version = _VERSION.search(url)
-    if version is not None:
-        details["version"] = version.group(1)
-    scheme = _CONTEXT_SCHEME.search(url)
-    if header.metadata_key == "@odata.context" and scheme is not None:
-        details["scheme"] = scheme.group(1)
-    return details
-
-
-def _json_message(error: Exception) -> str:
-    """Return yajl's message and the text around the error on one line."""
-    text = str(error)
-    if text.startswith(("b'", 'b"')):
-        # ijson 3.x passes some yajl messages on as the repr of bytes.
-        with contextlib.suppress(ValueError, SyntaxError):
-            text = ast.literal_eval(text).decode("utf-8", errors="replace")
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    lines = [line for line in lines if not line.startswith("(right here)")]
-    return ": ".join(lines) or type(error).__name__
-
-
 @dataclass(slots=True)
 class _MediaReader:
     """One pass over the media of a VICS file, counting them from 1."""
@@ -213,54 +122,75 @@ class _MediaReader:
     case_numbers: list[str] = field(default_factory=list)
     cases: int = 0
     unknown_hash_names: Counter[str] = field(default_factory=Counter)
+    # Cases found malformed since the last media was yielded.
+    bad_cases: list[BadRecord] = field(default_factory=list)
 
     def read(self) -> Iterator[KnownItem | BadRecord]:
-        with _open_json(self.path) as handle:
+        with open_json(self.path) as (handle, reader):
             self.progress.attach(handle)
             try:
-                yield from self._read_media(handle)
+                yield from self._read_media(reader)
             finally:
                 self.progress.detach()
                 self._finish_details()
 
-    def _read_media(self, handle: IO[bytes]) -> Iterator[KnownItem | BadRecord]:
+    def _read_media(self, reader: LimitedJsonReader) -> Iterator[KnownItem | BadRecord]:
         if self.is_case_export:
             media = ijson.items(
-                self._watch_cases(ijson.parse(handle)), CASE_MEDIA_PREFIX
+                self._watch_cases(ijson.parse(reader)), CASE_MEDIA_PREFIX
             )
         else:
-            media = ijson.items(handle, ITEM_PREFIX)
+            media = ijson.items(reader, ITEM_PREFIX)
         try:
             for obj in media:
+                yield from self._take_bad_cases()
                 self.count += 1
                 yield self._to_item(obj, f"item {self.count}")
         except (ijson.JSONError, UnicodeDecodeError) as error:
+            yield from self._take_bad_cases()
             log.warning(
                 "VICS file %s: invalid JSON after item %d: %s",
                 self.path,
                 self.count,
-                _json_message(error),
+                json_message(error),
             )
             yield BadRecord(
                 f"after item {self.count}",
                 f"invalid JSON within the first {self.progress()} bytes, so "
-                f"reading stopped: {_json_message(error)}",
+                f"reading stopped: {json_message(error)}",
             )
+        yield from self._take_bad_cases()
+
+    def _take_bad_cases(self) -> Iterator[BadRecord]:
+        yield from self.bad_cases
+        self.bad_cases.clear()
 
     def _watch_cases(
         self, events: Iterable[tuple[str, str, Any]]
     ) -> Iterator[tuple[str, str, Any]]:
-        """Pass parse events through, noting each case and its number."""
+        """Pass parse events through, noting each case, its number and shape."""
         for prefix, event, value in events:
-            if prefix == ITEM_PREFIX and event == "start_map":
+            if prefix == ITEM_PREFIX and event in _VALUE_STARTS:
                 self.cases += 1
-            elif prefix == "value.item.CaseNumber" and value is not None:
+                if event != "start_map":
+                    self._reject_case(
+                        f"expected a Case object, got {_VALUE_STARTS[event]}"
+                    )
+            elif prefix == CASE_MEDIA_LIST and event in _VALUE_STARTS:
+                if event not in ("start_array", "null"):
+                    self._reject_case(
+                        f"Media is {_VALUE_STARTS[event]}, expected a list"
+                    )
+            elif prefix == "value.item.CaseNumber" and event in ("string", "number"):
                 self._note_case_number(str(value))
             yield prefix, event, value
 
+    def _reject_case(self, reason: str) -> None:
+        self.bad_cases.append(BadRecord(f"case {self.cases}", reason))
+
     def _note_case_number(self, number: str) -> None:
         if len(self.case_numbers) < MAX_CASE_NUMBERS:
-            self.case_numbers.append(number)
+            self.case_numbers.append(number[:100])
             self.details["case_numbers"] = ", ".join(self.case_numbers)
 
     def _finish_details(self) -> None:
@@ -275,7 +205,10 @@ class _MediaReader:
 
     def _to_item(self, obj: object, location: str) -> KnownItem | BadRecord:
         if not isinstance(obj, Mapping):
-            return BadRecord(location, f"expected a Media object, got {obj!r:.80}")
+            # Never the repr: a hostile value can be megabytes long.
+            return BadRecord(
+                location, f"expected a Media object, got {_json_type(obj)}"
+            )
         try:
             item = self._parse_media(obj, location)
         except FieldError as error:
@@ -317,8 +250,10 @@ class _MediaReader:
         ]
         found.extend(self._parse_alternative_hashes(media.get("AlternativeHashes")))
         hashes: list[tuple[str, str]] = []
+        seen: set[tuple[str, str]] = set()
         for algorithm, value in found:
-            if value is not None and (algorithm, value) not in hashes:
+            if value is not None and (algorithm, value) not in seen:
+                seen.add((algorithm, value))
                 hashes.append((algorithm, value))
         return hashes
 
@@ -329,10 +264,16 @@ class _MediaReader:
             return
         if not isinstance(entries, list):
             raise FieldError("AlternativeHashes", "expected a list")
+        if len(entries) > MAX_ALTERNATIVE_HASHES:
+            raise FieldError(
+                "AlternativeHashes",
+                f"{len(entries)} entries, more than the {MAX_ALTERNATIVE_HASHES} "
+                "that one media can have",
+            )
         for entry in entries:
             if not isinstance(entry, Mapping):
                 raise FieldError(
-                    "AlternativeHashes", f"expected objects, got {entry!r}"
+                    "AlternativeHashes", f"expected objects, got {_json_type(entry)}"
                 )
             name = entry.get("HashName")
             if not isinstance(name, str) or not name.strip():
@@ -341,7 +282,7 @@ class _MediaReader:
             if algorithm is None:
                 self._note_unknown_hash_name(name.strip())
                 continue
-            label = f"AlternativeHashes[{name.strip()}]"
+            label = f"AlternativeHashes[{name.strip()[:40]}]"
             value = entry.get("HashValue")
             if algorithm == "photodna":
                 yield algorithm, parse_photodna(label, value)
@@ -349,13 +290,17 @@ class _MediaReader:
                 yield algorithm, parse_hex_digest(label, value, algorithm)
 
     def _note_unknown_hash_name(self, name: str) -> None:
+        name = name[:40]
         if name not in self.unknown_hash_names:
-            log.warning(
-                "VICS file %s: alternative hash %r is not supported; its values "
-                "are left out",
-                self.path,
-                name,
-            )
+            if len(self.unknown_hash_names) >= MAX_UNKNOWN_HASH_NAMES:
+                name = OTHER_HASH_NAMES
+            else:
+                log.warning(
+                    "VICS file %s: alternative hash %r is not supported; its "
+                    "values are left out",
+                    self.path,
+                    name,
+                )
         self.unknown_hash_names[name] += 1
 
 
@@ -369,3 +314,18 @@ def _first_file_name(media_files: object) -> str | None:
             if isinstance(name, str) and name.strip():
                 return name.strip()
     return None
+
+
+def _json_type(value: object) -> str:
+    """Return the JSON type of a value that ijson built, in words."""
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true or false"
+    if value is None:
+        return "null"
+    return "a number"

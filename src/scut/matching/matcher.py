@@ -4,7 +4,7 @@ A file is matched in three stages, each only where the one before found
 nothing:
 
 1. exact: its MD5, SHA-1 and SHA-256 against hash set entries, and its
-   SHA-256 against media recorded in other exhibits;
+   SHA-256 against media recorded in earlier exhibits;
 2. near: every PDQ view of a picture (as shown, trimmed, central crops),
    each with its eight rotations and mirrors, and its probes, against the
    PDQ index at ``pdq_match_distance``. A video matches by the share of
@@ -13,8 +13,10 @@ nothing:
    pictures up to ``pdq_candidate_distance`` are compared with its
    thumbnail by ORB keypoints (scut.matching.features).
 
-Matches with media count only when that media was recorded in another
-exhibit: a file is not "known" because of its own exhibit.
+Matches with media count only when that media was recorded in an exhibit
+recorded before this one: a file is not "known" because of its own
+exhibit, and matching an exhibit again does not make its originals copies
+of copies that arrived later.
 """
 
 from __future__ import annotations
@@ -444,7 +446,7 @@ class Matcher:
         return found
 
     def _sightings(self, media_ids: list[int]) -> dict[int, list[dict[str, str]]]:
-        """Return where each media was recorded in other exhibits, earliest first."""
+        """Return where each media was recorded in earlier exhibits, earliest first."""
         found: dict[int, list[dict[str, str]]] = {}
         for chunk in _chunks(media_ids):
             rows = self.session.execute(
@@ -455,7 +457,9 @@ class Matcher:
                 .join(Case, Case.id == Exhibit.case_id)
                 .where(
                     Occurrence.media_id.in_(chunk),
-                    Occurrence.exhibit_id != self.exhibit_id,
+                    # Only exhibits recorded before this one: matching again
+                    # must not make an original a copy of its later copies.
+                    Occurrence.exhibit_id < self.exhibit_id,
                 )
                 .order_by(Occurrence.id)
             )

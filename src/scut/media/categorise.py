@@ -22,6 +22,8 @@ from scut.errors import ScutError
 from scut.hashsets.categories import PROJECTVIC, SCHEMES, label, to_scheme
 from scut.hashsets.items import Category
 from scut.matching.verdicts import HASH_SET_SOURCE
+from scut.security.access import argument, operation
+from scut.security.caller import Caller
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +61,13 @@ def check_category(scheme: str, code: str) -> Category:
     return category
 
 
+@operation("media.categorise", before=argument("media"))
 def categorise(
     session: Session,
     media_ids: Sequence[int],
     category: Category,
     *,
-    actor: str,
+    caller: Caller,
     reason: str = "",
 ) -> list[CategoryChange]:
     """Set the category of media as an analyst's decision and record it.
@@ -82,15 +85,15 @@ def categorise(
             else None
         )
         latest = _latest_by_analyst(session, media_id)
-        if previous == category and latest.get(actor) == category:
+        if previous == category and latest.get(caller.name) == category:
             changes.append(CategoryChange(media_id, previous, category, False))
             continue
-        latest[actor] = category
+        latest[caller.name] = category
         disagreeing = _disagreeing(session, media_id, latest, category)
         conflict = bool(disagreeing)
         media.category_scheme = category.scheme
         media.category_code = category.code
-        media.category_source = f"{ANALYST_SOURCE} {actor}"[:300]
+        media.category_source = f"{ANALYST_SOURCE} {caller.name}"[:300]
         media.category_by_analyst = True
         media.category_conflict = conflict
         session.add(
@@ -101,7 +104,7 @@ def categorise(
                 previous_scheme=previous.scheme if previous else None,
                 previous_code=previous.code if previous else None,
                 source=ANALYST_SOURCE,
-                actor=actor,
+                actor=caller.name,
                 reason=reason[:MAX_REASON],
                 conflict=conflict,
             )
@@ -112,7 +115,7 @@ def categorise(
     session.flush()
     log.info(
         "%s categorised %d media as %s %s",
-        actor,
+        caller.name,
         len(media_ids),
         category.scheme,
         category.code,
@@ -133,7 +136,10 @@ class HistoryLine:
     conflict: bool
 
 
-def category_history(session: Session, media_id: int) -> list[HistoryLine]:
+@operation("media.history", before=argument("media"))
+def category_history(
+    session: Session, media_id: int, *, caller: Caller
+) -> list[HistoryLine]:
     """Return every categorisation of a media, oldest first."""
     events = session.scalars(
         select(CategoryEvent)
@@ -156,7 +162,10 @@ def category_history(session: Session, media_id: int) -> list[HistoryLine]:
     ]
 
 
-def conflicting_media(session: Session, limit: int = 1000) -> list[int]:
+@operation("media.conflicts")
+def conflicting_media(
+    session: Session, *, caller: Caller, limit: int = 1000
+) -> list[int]:
     """Return ids of media whose category sources disagree."""
     return list(
         session.scalars(

@@ -6,11 +6,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
-from scut.db.models import Exhibit, Media, Occurrence, Series, SeriesMedia
+from scut.db.models import Exhibit, Media, Occurrence, Series, SeriesMedia, Submission
 from scut.errors import ScutError
+from scut.security.access import argument, operation
+from scut.security.caller import Caller
 
 # A SHA-256 prefix shorter than this would too often name several media.
 MIN_PREFIX = 8
@@ -30,7 +32,7 @@ def resolve_media(session: Session, references: Iterable[str]) -> list[int]:
     found: list[int] = []
     for reference in references:
         text = reference.strip().lower()
-        if text.isdigit() and len(text) < MIN_PREFIX:
+        if text.isascii() and text.isdigit() and len(text) < MIN_PREFIX:
             media_id = session.scalar(select(Media.id).where(Media.id == int(text)))
             if media_id is None:
                 raise MediaNotFound(f"no media number {text}")
@@ -55,16 +57,26 @@ def resolve_media(session: Session, references: Iterable[str]) -> list[int]:
     return found
 
 
-def submission_media(session: Session, submission_id: int) -> list[int]:
-    """Return the ids of every media found in a submission's exhibits."""
-    rows = session.scalars(
+def submission_media(
+    session: Session, submission_id: int, *, pictures_and_videos: bool = False
+) -> list[int]:
+    """Return the ids of every media found in a submission's exhibits.
+
+    With ``pictures_and_videos``, archives, other files and files whose
+    only verdict there is known-good are left out, as categorisation wants.
+    """
+    if session.get(Submission, submission_id) is None:
+        raise MediaNotFound(f"no submission number {submission_id}")
+    query = (
         select(Occurrence.media_id)
         .join(Exhibit, Exhibit.id == Occurrence.exhibit_id)
         .where(Exhibit.submission_id == submission_id)
-        .distinct()
-        .order_by(Occurrence.media_id)
     )
-    return list(rows)
+    if pictures_and_videos:
+        query = query.join(Media, Media.id == Occurrence.media_id).where(
+            Media.kind.in_(("image", "video")), Occurrence.verdict != "known-good"
+        )
+    return list(session.scalars(query.distinct().order_by(Occurrence.media_id)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +94,19 @@ class MediaLine:
     series: str | None
 
 
-def list_media(session: Session, media_ids: Sequence[int]) -> list[MediaLine]:
-    """Describe media for a list: first path, verdict, category and series."""
+@operation("media.list", before=argument("media"))
+def list_media(
+    session: Session,
+    media_ids: Sequence[int],
+    *,
+    caller: Caller,
+    submission: int | None = None,
+) -> list[MediaLine]:
+    """Describe media for a list: path, verdict, category and series.
+
+    The path and verdict are those of the media's first occurrence in
+    ``submission`` when one is given, else of its first occurrence anywhere.
+    """
     lines: list[MediaLine] = []
     for start in range(0, len(media_ids), 500):
         chunk = list(media_ids[start : start + 500])
@@ -91,7 +114,13 @@ def list_media(session: Session, media_ids: Sequence[int]) -> list[MediaLine]:
             media_id: (path, verdict)
             for media_id, path, verdict in session.execute(
                 select(Occurrence.media_id, Occurrence.path, Occurrence.verdict)
-                .where(Occurrence.media_id.in_(chunk))
+                .join(Exhibit, Exhibit.id == Occurrence.exhibit_id)
+                .where(
+                    Occurrence.media_id.in_(chunk),
+                    true()
+                    if submission is None
+                    else Exhibit.submission_id == submission,
+                )
                 .order_by(Occurrence.id.desc())
             )
         }

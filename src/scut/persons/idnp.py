@@ -48,6 +48,10 @@ def validate_idnp(value: str) -> str:
         raise InvalidIdnp(
             f"invalid IDNP {shown}: a person's IDNP starts with 2 (or 0 on old numbers)"
         )
+    if len(set(digits)) == 1:
+        raise InvalidIdnp(
+            f"invalid IDNP {shown}: a number of one repeated digit is a placeholder"
+        )
     expected = idno.calc_check_digit(digits[:12])
     if digits[12] != expected:
         raise InvalidIdnp(

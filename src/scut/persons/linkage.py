@@ -368,8 +368,9 @@ def decide(
     """Decide, for each incoming row in order, whether it links to a person.
 
     The row is linked to its best candidate when that candidate's
-    probability is at least ``accept`` and no other candidate reaches
-    ``review``, because two plausible persons need an analyst. Otherwise the
+    probability is at least ``accept``, no other candidate reaches
+    ``review`` (two plausible persons need an analyst) and the given names
+    are not wholly different (twins). Otherwise the
     row goes to review when its best candidate reaches ``review``, and is
     unlinked when none does. Several rows may link to the same person, who
     can have several convictions.
@@ -419,7 +420,11 @@ def _decision(
     if not plausible:
         return LinkDecision(incoming_id, UNLINKED, None, [])
     best = plausible[0]
-    if best.probability >= accept and len(plausible) == 1:
+    # Twins share surname, birth date, birth place and patronymic, which
+    # outweigh a different given name in the scores: such a pair needs an
+    # analyst, however high its probability.
+    different_name = best.levels.get("first_name") == _FIRST_NAME.else_label
+    if best.probability >= accept and len(plausible) == 1 and not different_name:
         return LinkDecision(incoming_id, LINKED, best.existing_id, plausible)
     return LinkDecision(incoming_id, REVIEW, None, plausible)
 

@@ -35,6 +35,8 @@ from scut.persons.countries import InvalidCountry, country_code
 from scut.persons.dates import InvalidDate, PartialDate, parse_partial_date
 from scut.persons.idnp import InvalidIdnp, validate_idnp
 from scut.persons.retention import review_due
+from scut.security.access import argument, operation, result_id
+from scut.security.caller import Caller
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +102,12 @@ class PersonView:
     convictions: list[dict[str, Any]] = field(default_factory=list)
 
 
+@operation("persons.create", after=result_id("person"))
 def create_person(
     session: Session,
     data: PersonInput,
     *,
-    actor: str,
+    caller: Caller,
     retention: Mapping[str, int] | None = None,
 ) -> Person:
     """Check and record a new person; raise InvalidPersonField on a bad value."""
@@ -127,7 +130,7 @@ def create_person(
         idnp=idnp,
         notes=data.notes.strip(),
         review_due=review_due(categories, dt.date.today(), retention),
-        created_by=actor,
+        created_by=caller.name,
     )
     if person.birth_place:
         person.birth_place_key = names.search_key(person.birth_place)
@@ -138,9 +141,9 @@ def create_person(
     _add_name(
         session, person.id, "primary", data.last_name, data.first_name, data.patronymic
     )
-    _event(session, person.id, "created", {"categories": categories}, actor)
+    _event(session, person.id, "created", {"categories": categories}, caller.name)
     session.flush()
-    log.info("%s recorded person %d", actor, person.id)
+    log.info("%s recorded person %d", caller.name, person.id)
     return person
 
 
@@ -172,8 +175,9 @@ UPDATABLE = (
 )
 
 
+@operation("persons.change", before=argument("person"))
 def update_person(
-    session: Session, person_id: int, changes: Mapping[str, Any], *, actor: str
+    session: Session, person_id: int, changes: Mapping[str, Any], *, caller: Caller
 ) -> dict[str, list[Any]]:
     """Change fields of a person and return {field: [old, new]} for those changed.
 
@@ -203,17 +207,18 @@ def update_person(
         _add_name(session, person.id, "primary", *new_name)
     if changed:
         person.updated_at = dt.datetime.now(dt.UTC)
-        _event(session, person.id, "updated", changed, actor)
+        _event(session, person.id, "updated", changed, caller.name)
         session.flush()
     return changed
 
 
+@operation("persons.change", before=argument("person"))
 def add_categories(
     session: Session,
     person_id: int,
     categories: Iterable[str],
     *,
-    actor: str,
+    caller: Caller,
     retention: Mapping[str, int] | None = None,
 ) -> list[str]:
     """Give a person further categories and return those that were new."""
@@ -226,13 +231,16 @@ def add_categories(
     if added:
         start = (person.reviewed_at or person.created_at).date()
         person.review_due = review_due(held | set(added), start, retention)
-        _event(session, person_id, "categories-added", {"categories": added}, actor)
+        _event(
+            session, person_id, "categories-added", {"categories": added}, caller.name
+        )
         session.flush()
     return added
 
 
+@operation("persons.change", before=argument("person"))
 def remove_category(
-    session: Session, person_id: int, category: str, *, actor: str
+    session: Session, person_id: int, category: str, *, caller: Caller
 ) -> None:
     """Take a category from a person, who must keep at least one."""
     held = person_categories(session, person_id)
@@ -248,7 +256,7 @@ def remove_category(
             PersonCategory.person_id == person_id, PersonCategory.category == category
         )
     )
-    _event(session, person_id, "category-removed", {"category": category}, actor)
+    _event(session, person_id, "category-removed", {"category": category}, caller.name)
 
 
 def person_categories(session: Session, person_id: int) -> list[str]:
@@ -261,6 +269,7 @@ def person_categories(session: Session, person_id: int) -> list[str]:
     return [category for category in CATEGORIES if category in held]
 
 
+@operation("persons.change", before=argument("person"))
 def add_name(
     session: Session,
     person_id: int,
@@ -269,7 +278,7 @@ def add_name(
     patronymic: str | None = None,
     *,
     kind: str = "alias",
-    actor: str,
+    caller: Caller,
 ) -> PersonName:
     """Record an alias or another spelling (say, in Cyrillic) of a person's name."""
     get_person(session, person_id)
@@ -277,18 +286,23 @@ def add_name(
         raise PersonError(f"unknown name kind {kind!r}; use alias or spelling")
     row = _add_name(session, person_id, kind, last_name, first_name, patronymic)
     _event(
-        session, person_id, "name-added", {"kind": kind, "name": row.as_typed}, actor
+        session,
+        person_id,
+        "name-added",
+        {"kind": kind, "name": row.as_typed},
+        caller.name,
     )
     session.flush()
     return row
 
 
+@operation("persons.change", before=argument("person"))
 def add_address(
     session: Session,
     person_id: int,
     address: str,
     *,
-    actor: str,
+    caller: Caller,
     kind: str = "residence",
     locality: str | None = None,
     country: str = "MD",
@@ -320,20 +334,27 @@ def add_address(
         country=_country("country", country) or "MD",
         latitude=latitude,
         longitude=longitude,
-        source=source or actor,
+        source=source or caller.name,
     )
     session.add(row)
     session.flush()
-    _event(session, person_id, "address-added", {"address": text, "kind": kind}, actor)
+    _event(
+        session,
+        person_id,
+        "address-added",
+        {"address": text, "kind": kind},
+        caller.name,
+    )
     return row
 
 
+@operation("persons.change", before=argument("person"))
 def set_identification(
     session: Session,
     person_id: int,
     *,
     identified: bool,
-    actor: str,
+    caller: Caller,
     on: dt.date | None = None,
     by: str | None = None,
 ) -> Person:
@@ -363,26 +384,58 @@ def set_identification(
                 "from": [str(value) for value in before],
                 "to": [str(value) for value in after],
             },
-            actor,
+            caller.name,
         )
-    if identified:
-        for link in session.scalars(
-            select(PersonLink).where(
-                PersonLink.person_id == person_id, PersonLink.series_id.is_not(None)
-            )
-        ).all():
-            assert link.series_id is not None
-            _mark_series(session, link.series_id, link.role, actor)
+    session.flush()
+    for link in session.scalars(
+        select(PersonLink).where(
+            PersonLink.person_id == person_id, PersonLink.series_id.is_not(None)
+        )
+    ).all():
+        assert link.series_id is not None
+        if identified:
+            _mark_series(session, link.series_id, link.role, caller.name)
+        else:
+            _unmark_series(session, link.series_id, link.role, caller.name)
     session.flush()
     return person
 
 
+def _unmark_series(session: Session, series_id: int, role: str, actor: str) -> None:
+    """Clear a series' status when no identified person of ``role`` is left in it."""
+    flag = {"victim": "victim_identified", "offender": "offender_identified"}.get(role)
+    if flag is None:
+        return
+    still_identified = session.scalar(
+        select(PersonLink.id)
+        .join(Person, Person.id == PersonLink.person_id)
+        .where(
+            PersonLink.series_id == series_id,
+            PersonLink.role == role,
+            Person.identification == "identified",
+        )
+        .limit(1)
+    )
+    series = session.get_one(Series, series_id)
+    if still_identified is None and getattr(series, flag):
+        setattr(series, flag, False)
+        session.add(
+            SeriesEvent(
+                series_id=series_id,
+                action="status",
+                detail={flag: [True, False], "by": "person no longer identified"},
+                actor=actor,
+            )
+        )
+
+
+@operation("persons.link", before=argument("person"))
 def link_person(
     session: Session,
     person_id: int,
     role: str,
     *,
-    actor: str,
+    caller: Caller,
     series_id: int | None = None,
     media_id: int | None = None,
 ) -> PersonLink:
@@ -421,23 +474,24 @@ def link_person(
         series_id=series_id,
         media_id=media_id,
         role=role,
-        created_by=actor,
+        created_by=caller.name,
     )
     session.add(link)
     session.flush()
     target = {"series": series_id} if series_id is not None else {"media": media_id}
-    _event(session, person_id, "linked", {"role": role, **target}, actor)
+    _event(session, person_id, "linked", {"role": role, **target}, caller.name)
     if series_id is not None and person.identification == "identified":
-        _mark_series(session, series_id, role, actor)
+        _mark_series(session, series_id, role, caller.name)
     return link
 
 
+@operation("persons.link", before=argument("person"))
 def unlink_person(
     session: Session,
     person_id: int,
     role: str,
     *,
-    actor: str,
+    caller: Caller,
     series_id: int | None = None,
     media_id: int | None = None,
 ) -> int:
@@ -453,15 +507,16 @@ def unlink_person(
     removed = int(getattr(result, "rowcount", 0) or 0)
     if removed:
         target = {"series": series_id} if series_id is not None else {"media": media_id}
-        _event(session, person_id, "unlinked", {"role": role, **target}, actor)
+        _event(session, person_id, "unlinked", {"role": role, **target}, caller.name)
     return removed
 
 
+@operation("persons.review", before=argument("person"))
 def mark_reviewed(
     session: Session,
     person_id: int,
     *,
-    actor: str,
+    caller: Caller,
     retention: Mapping[str, int] | None = None,
 ) -> Person:
     """Record that an analyst reviewed a person's record and keeps it."""
@@ -477,13 +532,16 @@ def mark_reviewed(
         person_id,
         "reviewed",
         {"review_due": [str(before), str(person.review_due)]},
-        actor,
+        caller.name,
     )
     session.flush()
     return person
 
 
-def due_for_review(session: Session, on: dt.date, limit: int = 1000) -> list[Person]:
+@operation("persons.review")
+def due_for_review(
+    session: Session, on: dt.date, *, caller: Caller, limit: int = 1000
+) -> list[Person]:
     """Return persons whose review date is on or before ``on``, earliest first."""
     return list(
         session.scalars(
@@ -495,7 +553,8 @@ def due_for_review(session: Session, on: dt.date, limit: int = 1000) -> list[Per
     )
 
 
-def describe_person(session: Session, person_id: int) -> PersonView:
+@operation("persons.read", before=argument("person"))
+def describe_person(session: Session, person_id: int, *, caller: Caller) -> PersonView:
     """Return a person with names, addresses, links and convictions."""
     person = get_person(session, person_id)
     view = PersonView(
@@ -564,7 +623,10 @@ def describe_person(session: Session, person_id: int) -> PersonView:
     return view
 
 
-def person_history(session: Session, person_id: int) -> list[dict[str, Any]]:
+@operation("persons.read", before=argument("person"))
+def person_history(
+    session: Session, person_id: int, *, caller: Caller
+) -> list[dict[str, Any]]:
     """Return every change of a person record, oldest first."""
     get_person(session, person_id)
     return [

@@ -11,8 +11,9 @@ as a ``SeriesEvent``.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -29,6 +30,8 @@ from scut.db.models import (
     SeriesNote,
 )
 from scut.errors import ScutError
+from scut.security.access import Target, argument, operation, result_id
+from scut.security.caller import Caller
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ class SeriesSummary:
 
 def find_series(session: Session, reference: str) -> Series:
     """Return the series named or numbered ``reference``, or raise SeriesError."""
-    text = reference.strip()
+    text = unicodedata.normalize("NFC", " ".join(reference.split()))
     found = session.scalar(select(Series).where(Series.name == text))
     if found is None and text.isdigit():
         found = session.get(Series, int(text))
@@ -77,21 +80,23 @@ def live_series(session: Session, reference: str) -> Series:
     return series
 
 
-def create_series(session: Session, name: str, *, actor: str) -> Series:
+@operation("series.create", after=result_id("series"))
+def create_series(session: Session, name: str, *, caller: Caller) -> Series:
     """Create an empty series with a unique name."""
     cleaned = _name(name)
     if session.scalar(select(Series.id).where(Series.name == cleaned)) is not None:
         raise SeriesError(f"a series named {cleaned!r} already exists")
-    series = Series(name=cleaned, created_by=actor)
+    series = Series(name=cleaned, created_by=caller.name)
     session.add(series)
     session.flush()
-    _event(session, series.id, "created", {"name": cleaned}, actor)
-    log.info("%s created series %d %r", actor, series.id, cleaned)
+    _event(session, series.id, "created", {"name": cleaned}, caller.name)
+    log.info("%s created series %d %r", caller.name, series.id, cleaned)
     return series
 
 
+@operation("series.change", before=argument("series"))
 def rename_series(
-    session: Session, reference: str, new_name: str, *, actor: str
+    session: Session, reference: str, new_name: str, *, caller: Caller
 ) -> Series:
     """Rename a series; the old name stays in its history."""
     series = live_series(session, reference)
@@ -102,16 +107,17 @@ def rename_series(
         raise SeriesError(f"a series named {cleaned!r} already exists")
     old = series.name
     series.name = cleaned
-    _event(session, series.id, "renamed", {"from": old, "to": cleaned}, actor)
+    _event(session, series.id, "renamed", {"from": old, "to": cleaned}, caller.name)
     return series
 
 
+@operation("series.change", before=argument("series"))
 def add_media(
     session: Session,
     reference: str,
     media_ids: Sequence[int],
     *,
-    actor: str,
+    caller: Caller,
     move: bool = False,
 ) -> int:
     """Add media to a series and return how many were added.
@@ -142,28 +148,33 @@ def add_media(
             session.execute(
                 update(SeriesMedia)
                 .where(SeriesMedia.media_id == media_id)
-                .values(series_id=series.id, added_by=actor)
+                .values(series_id=series.id, added_by=caller.name)
             )
             _event(
                 session,
                 old,
                 "media-moved-out",
                 {"media": [media_id], "to": series.id},
-                actor,
+                caller.name,
             )
         else:
             session.add(
-                SeriesMedia(media_id=media_id, series_id=series.id, added_by=actor)
+                SeriesMedia(
+                    media_id=media_id, series_id=series.id, added_by=caller.name
+                )
             )
         added += 1
     if added:
-        _event(session, series.id, "media-added", {"media": list(media_ids)}, actor)
+        _event(
+            session, series.id, "media-added", {"media": list(media_ids)}, caller.name
+        )
     session.flush()
     return added
 
 
+@operation("series.change", before=argument("series"))
 def remove_media(
-    session: Session, reference: str, media_ids: Sequence[int], *, actor: str
+    session: Session, reference: str, media_ids: Sequence[int], *, caller: Caller
 ) -> int:
     """Take media out of a series and return how many were in it."""
     series = live_series(session, reference)
@@ -174,15 +185,18 @@ def remove_media(
     )
     removed = int(getattr(result, "rowcount", 0) or 0)
     if removed:
-        _event(session, series.id, "media-removed", {"media": list(media_ids)}, actor)
+        _event(
+            session, series.id, "media-removed", {"media": list(media_ids)}, caller.name
+        )
     return removed
 
 
+@operation("series.change", before=argument("series"))
 def set_status(
     session: Session,
     reference: str,
     *,
-    actor: str,
+    caller: Caller,
     victim_identified: bool | None = None,
     offender_identified: bool | None = None,
 ) -> Series:
@@ -202,12 +216,13 @@ def set_status(
         ]
         series.offender_identified = offender_identified
     if changed:
-        _event(session, series.id, "status", changed, actor)
+        _event(session, series.id, "status", changed, caller.name)
     return series
 
 
+@operation("series.change", before=argument("series"))
 def add_note(
-    session: Session, reference: str, kind: str, text: str, *, actor: str
+    session: Session, reference: str, kind: str, text: str, *, caller: Caller
 ) -> SeriesNote:
     """Record a clue seen in a series: an object, a place, a language or other."""
     if kind not in NOTE_KINDS:
@@ -218,14 +233,15 @@ def add_note(
     if not cleaned:
         raise SeriesError("a note must not be empty")
     series = live_series(session, reference)
-    note = SeriesNote(series_id=series.id, kind=kind, text=cleaned, author=actor)
+    note = SeriesNote(series_id=series.id, kind=kind, text=cleaned, author=caller.name)
     session.add(note)
     session.flush()
     return note
 
 
+@operation("series.change", before=argument("series"))
 def link_case(
-    session: Session, reference: str, case_reference: str, *, actor: str
+    session: Session, reference: str, case_reference: str, *, caller: Caller
 ) -> None:
     """Link a series to one of the centre's cases."""
     series = live_series(session, reference)
@@ -235,12 +251,17 @@ def link_case(
     exists = session.get(SeriesCase, (series.id, case.id))
     if exists is None:
         session.add(SeriesCase(series_id=series.id, case_id=case.id))
-        _event(session, series.id, "case-linked", {"case": case.reference}, actor)
+        _event(session, series.id, "case-linked", {"case": case.reference}, caller.name)
         session.flush()
 
 
+def _both(session: Session, keep: str, merged: str, **_: Any) -> Target:
+    return Target("series", [keep, merged])
+
+
+@operation("series.merge", before=_both)
 def merge_series(
-    session: Session, keep_reference: str, merged_reference: str, *, actor: str
+    session: Session, keep_reference: str, merged_reference: str, *, caller: Caller
 ) -> Series:
     """Merge one series into another, moving every media, link and note."""
     keep = live_series(session, keep_reference)
@@ -277,29 +298,34 @@ def merge_series(
         keep.id,
         "merged",
         {"from": merged.name, "from_id": merged.id, "media": media},
-        actor,
+        caller.name,
     )
     _event(
         session,
         merged.id,
         "merged-into",
         {"into": keep.name, "into_id": keep.id},
-        actor,
+        caller.name,
     )
     session.flush()
     log.info(
-        "%s merged series %d into %d (%d media)", actor, merged.id, keep.id, len(media)
+        "%s merged series %d into %d (%d media)",
+        caller.name,
+        merged.id,
+        keep.id,
+        len(media),
     )
     return keep
 
 
+@operation("series.split", before=argument("series"))
 def split_series(
     session: Session,
     reference: str,
     media_ids: Sequence[int],
     new_name: str,
     *,
-    actor: str,
+    caller: Caller,
 ) -> Series:
     """Move some media of a series into a new series that keeps its links."""
     source = live_series(session, reference)
@@ -321,7 +347,7 @@ def split_series(
         raise SeriesError(
             "splitting off every media would leave the series empty; rename it instead"
         )
-    created = create_series(session, new_name, actor=actor)
+    created = create_series(session, new_name, caller=caller)
     created.victim_identified = source.victim_identified
     created.offender_identified = source.offender_identified
     session.execute(
@@ -337,7 +363,7 @@ def split_series(
                 person_id=link.person_id,
                 series_id=created.id,
                 role=link.role,
-                created_by=actor,
+                created_by=caller.name,
             )
         )
     for case_id in session.scalars(
@@ -349,14 +375,14 @@ def split_series(
         source.id,
         "split",
         {"into": created.name, "media": list(media_ids)},
-        actor,
+        caller.name,
     )
     _event(
         session,
         created.id,
         "split-from",
         {"from": source.name, "media": list(media_ids)},
-        actor,
+        caller.name,
     )
     session.flush()
     return created
@@ -417,14 +443,27 @@ def summarise(session: Session, series: Series) -> SeriesSummary:
     )
 
 
+@operation("series.list")
 def list_series(
-    session: Session, *, include_merged: bool = False
+    session: Session, *, caller: Caller, include_merged: bool = False
 ) -> list[SeriesSummary]:
     """Return every series, merged ones only when asked."""
     query = select(Series).order_by(Series.name)
     if not include_merged:
         query = query.where(Series.merged_into_id.is_(None))
     return [summarise(session, series) for series in session.scalars(query).all()]
+
+
+@operation("series.read", before=argument("series"))
+def describe_series(
+    session: Session, reference: str, *, caller: Caller
+) -> dict[str, Any]:
+    """Return a series with its media numbers and history, for reading."""
+    found = find_series(session, reference)
+    data = asdict(summarise(session, found))
+    data["media_ids"] = series_media(session, reference)
+    data["history"] = series_history(session, reference)
+    return data
 
 
 def series_history(session: Session, reference: str) -> list[dict[str, Any]]:
@@ -502,7 +541,12 @@ def _name(name: str) -> str:
         raise SeriesError(f"a series name may have at most {MAX_NAME} characters")
     if not cleaned.isprintable():
         raise SeriesError("a series name must not contain control characters")
-    return cleaned
+    if cleaned.isdigit():
+        raise SeriesError(
+            f"a series name must not be only digits ({cleaned!r}): series are "
+            "also found by their number"
+        )
+    return unicodedata.normalize("NFC", cleaned)
 
 
 def _event(

@@ -6,8 +6,9 @@ to a temporary file in the store's own ``tmp/`` folder and are renamed into
 place, so a reader never sees half a blob and a crash leaves only temporary
 files, which :meth:`FileBlobStore.remove_stale_temporaries` clears.
 
-``BlobStore`` is the interface the rest of Scut uses, so that an encrypting
-store can wrap or replace ``FileBlobStore`` without changing its callers.
+``BlobStore`` is the interface the rest of Scut uses. ``FileBlobStore``
+keeps plaintext; ``scut.storage.encrypted.EncryptedBlobStore`` seals every
+blob in the same layout, and ``scut.storage.open_blob_store`` opens it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import ctypes.util
 import logging
 import os
 import re
+import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -70,6 +72,14 @@ class BlobStore(ABC):
         """Return a derived image stored by :meth:`put_derived`."""
 
     @abstractmethod
+    def original_file(self, sha256: str) -> contextlib.AbstractContextManager[Path]:
+        """Return a context whose value is a path to the original's plaintext.
+
+        For libraries that open files by path (archives, PyAV). The path may
+        stop working when the context exits. The path's name is ``sha256``.
+        """
+
+    @abstractmethod
     def temporary_file(
         self,
     ) -> contextlib.AbstractContextManager[tuple[BinaryIO, Path]]:
@@ -88,8 +98,30 @@ class BlobStore(ABC):
         """Delete a stored original and its derived images, if present."""
 
 
+class Spool:
+    """A temporary file in a store's tmp folder that another process reads by path.
+
+    ``key`` is None when the file contains plaintext. An encrypting store
+    seals the content under ``key``, a random key that exists only in
+    memory, so a spool left by a killed process cannot be read.
+    """
+
+    def __init__(self, handle: BinaryIO, path: Path, key: bytes | None = None) -> None:
+        self.handle = handle
+        self.path = path
+        self.key = key
+
+    def write(self, data: bytes | bytearray) -> None:
+        """Append bytes to the spool."""
+        self.handle.write(data)
+
+    def close(self) -> None:
+        """Finish and close the file; it stays on disk for its reader."""
+        self.handle.close()
+
+
 class FileBlobStore(BlobStore):
-    """A blob store in a folder of the local file system."""
+    """A blob store in a folder of the local file system, in plaintext."""
 
     def __init__(self, root: Path, *, fsync: bool = True) -> None:
         self.root = root
@@ -144,6 +176,19 @@ class FileBlobStore(BlobStore):
         return self.derived_path(sha256, name).read_bytes()
 
     @contextlib.contextmanager
+    def original_file(self, sha256: str) -> Iterator[Path]:
+        yield self.original_path(sha256)
+
+    def new_spool(self, prefix: str) -> Spool:
+        """Create a spool file in the tmp folder; its name starts with ``prefix``.
+
+        The prefix starts with the process id, so that
+        :meth:`remove_stale_temporaries` leaves spools of running processes.
+        """
+        descriptor, name = tempfile.mkstemp(dir=self.tmp_dir, prefix=prefix)
+        return Spool(os.fdopen(descriptor, "wb"), Path(name))
+
+    @contextlib.contextmanager
     def temporary_file(self) -> Iterator[tuple[BinaryIO, Path]]:
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below)
             dir=self.tmp_dir, prefix=f"{os.getpid()}-", delete=False
@@ -181,13 +226,16 @@ class FileBlobStore(BlobStore):
             os.close(descriptor)
 
     def remove_stale_temporaries(self) -> int:
-        """Delete temporary files left by processes that no longer run."""
+        """Delete temporary files and folders left by processes that no longer run."""
         removed = 0
         for path in self.tmp_dir.iterdir():
             pid_text = path.name.split("-", 1)[0]
             if pid_text.isdigit() and process_alive(int(pid_text)):
                 continue
-            path.unlink(missing_ok=True)
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
             removed += 1
         if removed:
             log.info("Removed %d temporary files left by stopped runs", removed)

@@ -3,12 +3,17 @@
 The bench records N synthetic persons through ``scut.persons.service``
 in a fresh SQLite database under a temporary directory and, with
 ``--database-url``, in an empty PostgreSQL database as well. About a
-quarter of them get a second spelling: the Russian form in Cyrillic, or
+fifth of them get a second spelling: the Russian form in Cyrillic, or
 an alias. It then times ``search_persons`` for 200 queries drawn from
 the first 2,000 persons, so the queries are the same at every size from
 2,000 persons up. They are full names in either order, with and without
 diacritics, Cyrillic, prefixes, names with birth dates, and last names
 alone.
+
+``search_persons`` is timed as services call it, with its access check
+and the audit event it writes (each search runs in its own session,
+which is closed without a commit), and again without both, through
+``scut.security.access.unchecked``.
 
 The baseline, timed in the same run, is ``SELECT id, first_name FROM
 persons WHERE last_name = :x`` with the last name as typed in each query.
@@ -47,8 +52,9 @@ from typing import Any
 from sqlalchemy import text
 
 from scut.db.session import Database
-from scut.persons.search import PersonQuery, search_persons
+from scut.persons.search import PersonQuery, SearchHit, search_persons
 from scut.persons.service import PersonInput, add_name, create_person
+from scut.security.access import unchecked
 from scut.security.caller import local_operator
 from scut.settings import Settings
 
@@ -58,7 +64,8 @@ QUERY_COUNT = 200
 # at every size from this one up.
 QUERY_POOL = 2_000
 COMMIT_EVERY = 1_000
-# Records the persons as the command line would, with an audit event each.
+# Records the persons and searches as the command line would, with an
+# audit event each.
 BENCH_CALLER = local_operator("bench", acting_for="bench").with_justification(
     "synthetic benchmark data"
 )
@@ -163,6 +170,11 @@ class Synthetic:
 QueryMaker = Callable[[Synthetic], tuple[str, str, str | None]]
 
 
+# search_persons, or its body without the access check and audit event.
+SearchCall = Callable[..., list[SearchHit]]
+SEARCH_CORE: SearchCall = unchecked(search_persons)
+
+
 @dataclass(frozen=True, slots=True)
 class BenchQuery:
     """One timed query, the person it was drawn from and its baseline last name."""
@@ -182,10 +194,10 @@ def generated_surnames() -> list[str]:
 
 
 def synthetic_persons(count: int, seed: int) -> Iterator[Synthetic]:
-    """Yield ``count`` persons; the first n are the same for every count >= n."""
+    """Yield ``count`` persons. The first n are the same for every count >= n."""
     rng = random.Random(seed)
     rare = generated_surnames()
-    # Common surnames follow a Zipf-like law; rare ones are uniform.
+    # Common surnames follow a Zipf-like law, and rare ones are uniform.
     weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(SURNAMES))]
     for _ in range(count):
         known = rng.random() < 0.6
@@ -240,7 +252,7 @@ def _birth(rng: random.Random) -> tuple[str | None, int | None]:
 
 
 def populate(database: Database, persons: list[Synthetic]) -> list[int]:
-    """Record ``persons`` through the person service; return their ids in order."""
+    """Record ``persons`` through the person service and return their ids in order."""
     ids: list[int] = []
     rng = random.Random(7)
     rare = generated_surnames()
@@ -349,7 +361,7 @@ def _birth_query(person: Synthetic, rng: random.Random) -> tuple[str, str, str |
 
 
 def time_search(
-    database: Database, queries: list[BenchQuery], rounds: int
+    database: Database, queries: list[BenchQuery], rounds: int, search: SearchCall
 ) -> dict[str, Any]:
     """Time each query ``rounds`` times after one untimed round."""
     seconds: list[float] = []
@@ -362,7 +374,7 @@ def time_search(
             with database.session() as session:
                 started = time.perf_counter()
                 cpu_started = time.process_time()
-                hits = search_persons(session, item.query, caller=BENCH_CALLER)
+                hits = search(session, item.query, caller=BENCH_CALLER)
                 cpu_elapsed = time.process_time() - cpu_started
                 elapsed = time.perf_counter() - started
             if round_number == 0:
@@ -483,7 +495,8 @@ def run_backend(
         gc.collect()
         gc.freeze()
         say(f"{label}: timing {len(queries)} queries x {arguments.rounds} rounds")
-        search = time_search(database, queries, arguments.rounds)
+        search = time_search(database, queries, arguments.rounds, search_persons)
+        core = time_search(database, queries, arguments.rounds, SEARCH_CORE)
         baseline = time_baseline(database, queries, arguments.rounds)
         if arguments.profile:
             name = f"search-profile-{label}-{arguments.persons}.txt"
@@ -496,9 +509,13 @@ def run_backend(
             "person_names": names,
             "populate_seconds": round(populate_seconds, 1),
             "search": search,
+            "search_without_access_check": core,
             "baseline": baseline,
             "ratio_median": round(search["median_ms"] / baseline["median_ms"], 1),
             "ratio_p95": round(search["p95_ms"] / baseline["p95_ms"], 1),
+            "ratio_median_without_access_check": round(
+                core["median_ms"] / baseline["median_ms"], 1
+            ),
         }
     finally:
         database.dispose()
@@ -613,14 +630,16 @@ def main() -> None:
             # Written after each backend, so a later failure keeps results.
             output.write_text(json.dumps(report, indent=2, default=str))
             search, baseline = run["search"], run["baseline"]
+            core = run["search_without_access_check"]
             print(
                 f"{label}, {run['persons']:,} persons: search median "
                 f"{search['median_ms']} ms, p95 {search['p95_ms']} ms "
                 f"(CPU {search['cpu_median_ms']} / {search['cpu_p95_ms']} ms); "
-                f"last-name SELECT median {baseline['median_ms']} ms, "
-                f"p95 {baseline['p95_ms']} ms; ratio {run['ratio_median']} "
-                f"(median), {run['ratio_p95']} (p95); load average "
-                f"{run['load_average_after'][0]:.1f} on {os.cpu_count()} cores"
+                f"without the access check and audit event {core['median_ms']} / "
+                f"{core['p95_ms']} ms; last-name SELECT median "
+                f"{baseline['median_ms']} ms, p95 {baseline['p95_ms']} ms; ratio "
+                f"{run['ratio_median']} (median), {run['ratio_p95']} (p95); load "
+                f"average {run['load_average_after'][0]:.1f} on {os.cpu_count()} cores"
             )
     print(f"written to {output}")
 

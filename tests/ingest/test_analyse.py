@@ -18,7 +18,7 @@ from scut.ingest import analyse as analyse_module
 from scut.ingest.analyse import Analyser, FileResult, FileTask
 from scut.ingest.images import ImageAnalysis
 from scut.settings import Settings
-from scut.storage.blobs import FileBlobStore
+from scut.storage import open_blob_store
 
 # Files whose failing stage is known, with that stage.
 EXPECTED_STAGES = [
@@ -189,7 +189,7 @@ def test_thumbnail_lands_in_store(
 ) -> None:
     result = analyser.analyse(_task(shared_data, "camera/pillow/exif_gps.jpg"))
     assert result.digests is not None
-    store = FileBlobStore(sqlite_settings.data_dir / "blobs")
+    store = open_blob_store(sqlite_settings)
     assert store.read_derived(result.digests.sha256, "thumb.jpg")[:2] == b"\xff\xd8"
 
 
@@ -212,7 +212,7 @@ def test_streamed_blob_in_store(
     small = sqlite_settings.model_copy(update={"in_memory_max_bytes": 4096})
     result = Analyser(small).analyse(_task(shared_data, path))
     assert result.digests is not None
-    store = FileBlobStore(small.data_dir / "blobs")
+    store = open_blob_store(small)
     with store.open_original(result.digests.sha256) as stored:
         assert stored.read() == (shared_data / path).read_bytes()
 

@@ -3,7 +3,7 @@
 A file is read once: the bytes go through MD5, SHA-1 and SHA-256, into the
 blob store, and to the decoders. Files over the in-memory limit are streamed
 through the digests into a temporary file of the blob store, which is then
-adopted as the original and decoded from there.
+adopted as the original; the decoders read the stored original by path.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 import warnings
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -38,7 +38,10 @@ from scut.ingest.images import analyse_image
 from scut.ingest.metadata import Metadata, format_offset, read_metadata
 from scut.ingest.video import FrameHash, VideoAnalysis, analyse_video
 from scut.settings import Settings
-from scut.storage.blobs import FileBlobStore
+from scut.storage import open_blob_store
+from scut.storage.encrypted import open_spool
+from scut.storage.keys import KeyringError
+from scut.storage.segments import BlobError
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +58,7 @@ class FileTask:
 
     Exactly one of ``source_path`` and ``data`` is set. ``owned`` marks a
     source path that is a temporary file of the blob store, which the worker
-    adopts or deletes.
+    adopts or deletes. ``spool_key`` opens a sealed spool of an archive member.
     """
 
     path: str
@@ -67,6 +70,7 @@ class FileTask:
     depth: int = 0
     # Exhibit path of the archive this file was read from, if any.
     container: str | None = None
+    spool_key: bytes | None = None
 
 
 @dataclass
@@ -108,7 +112,7 @@ class Analyser:
         self.settings = settings
         # Blobs are made durable in one sync per batch, before the recorder
         # commits the rows that point to them (Recorder.flush).
-        self.store = FileBlobStore(settings.data_dir / "blobs", fsync=False)
+        self.store = open_blob_store(settings)
 
     def analyse(self, task: FileTask) -> FileResult:
         """Analyse one file; per-stage failures are recorded in the result."""
@@ -148,8 +152,8 @@ class Analyser:
         """
         result = FileResult(task.path, task.modified_at, task.depth)
         try:
-            data, blob_path = self._read_and_store(task, result)
-            _detect_type(task, result, data, blob_path)
+            with self._stored(task, result) as source:
+                _detect_type(task, result, source)
         except FileFailure as failure:
             result.failures.append((failure.stage, failure.reason))
         finally:
@@ -158,9 +162,12 @@ class Analyser:
         return result
 
     def _analyse(self, task: FileTask, result: FileResult) -> None:
-        data, blob_path = self._read_and_store(task, result)
-        assert result.digests is not None
-        detected = _detect_type(task, result, data, blob_path)
+        with self._stored(task, result) as source:
+            self._decode(task, result, source)
+
+    def _decode(self, task: FileTask, result: FileResult, source: bytes | Path) -> None:
+        data = source if isinstance(source, bytes) else None
+        detected = _detect_type(task, result, source)
         if result.size == 0:
             result.failures.append(("type", "empty file"))
         elif detected.mismatch:
@@ -170,38 +177,50 @@ class Analyser:
             )
         if result.kind == "other" and result.mime_type == "application/octet-stream":
             _identify_with_pillow(data, result)
-        if result.kind != "archive" and result.size and _holds_zip(data, blob_path):
+        if result.kind != "archive" and result.size and _holds_zip(source):
             result.embedded_archive = "application/zip"
             result.failures.append(
                 ("note", "a zip archive is embedded in this file; its members are read")
             )
         if result.kind == "image":
-            self._analyse_image(data if data is not None else blob_path, result)
+            self._analyse_image(source, result)
         elif result.kind == "video":
-            self._analyse_video(data if data is not None else blob_path, result)
+            self._analyse_video(source, result)
 
-    def _read_and_store(
-        self, task: FileTask, result: FileResult
-    ) -> tuple[bytes | None, Path]:
-        data: bytes | None
-        if task.data is not None:
-            data = task.data
-        else:
-            assert task.source_path is not None
-            data = self._read_small(task.source_path)
+    @contextmanager
+    def _stored(self, task: FileTask, result: FileResult) -> Iterator[bytes | Path]:
+        """Digest the file and store it as an original; yield its bytes or a path.
+
+        The path, for a file over the in-memory limit, leads to the stored
+        original's plaintext and works until the context exits.
+        """
+        data = task.data if task.data is not None else self._read_small(task)
         if data is not None:
             result.digests = digest_bytes(data)
             result.size = len(data)
-            self.store.put_original(result.digests.sha256, data)
-        else:
-            assert task.source_path is not None
-            self._stream_large(task, result)
+            try:
+                self.store.put_original(result.digests.sha256, data)
+            except (BlobError, KeyringError) as error:
+                raise FileFailure("store", str(error)) from error
+            yield data
+            return
+        self._stream_large(task, result)
         assert result.digests is not None
-        return data, self.store.original_path(result.digests.sha256)
+        with ExitStack() as stack:
+            try:
+                path = stack.enter_context(
+                    self.store.original_file(result.digests.sha256)
+                )
+            except (BlobError, KeyringError) as error:
+                raise FileFailure("store", str(error)) from error
+            yield path
 
-    def _read_small(self, path: Path) -> bytes | None:
+    def _read_small(self, task: FileTask) -> bytes | None:
+        if task.spool_key is not None:
+            return None  # members are spooled only past the in-memory limit
+        assert task.source_path is not None
         try:
-            with _open_regular(path) as handle:
+            with _open_regular(task.source_path) as handle:
                 size = _file_size(handle.fileno())
                 if size > self.settings.in_memory_max_bytes:
                     return None
@@ -216,19 +235,28 @@ class Analyser:
         digests = DigestSet()
         try:
             with self.store.temporary_file() as (spool, spool_path):
-                with _open_regular(task.source_path) as source:
+                with self._open_source(task) as source:
                     while chunk := source.read(READ_CHUNK):
                         digests.update(chunk)
                         spool.write(chunk)
+                # An encrypting store reads the temporary file by path, and
+                # an unnamed one would be gone once closed.
                 spool.flush()
                 result.digests = digests.result()
                 result.size = digests.size
-                spool.close()
                 self.store.adopt_original(result.digests.sha256, spool_path)
+        except (BlobError, KeyringError) as error:
+            raise FileFailure("store", str(error)) from error
         except OSError as error:
             raise FileFailure(
                 "read", f"{type(error).__name__}: {error.strerror}"
             ) from error
+
+    def _open_source(self, task: FileTask) -> BinaryIO:
+        assert task.source_path is not None
+        if task.spool_key is not None:
+            return open_spool(task.source_path, task.spool_key)
+        return _open_regular(task.source_path)
 
     def _analyse_image(self, source: bytes | Path, result: FileResult) -> None:
         data = source if isinstance(source, bytes) else source.read_bytes()
@@ -336,10 +364,9 @@ def _open_regular(path: Path) -> BinaryIO:
 
 
 def _detect_type(
-    task: FileTask, result: FileResult, data: bytes | None, blob_path: Path
+    task: FileTask, result: FileResult, source: bytes | Path
 ) -> filetype.FileType:
-    head = data[: filetype.SNIFF_BYTES] if data is not None else _head(blob_path)
-    detected = filetype.detect(head, task.path)
+    detected = filetype.detect(_head(source), task.path)
     result.mime_type = detected.mime_type
     result.kind = detected.kind
     result.extension_mime_type = detected.extension_mime_type
@@ -347,17 +374,21 @@ def _detect_type(
     return detected
 
 
-def _holds_zip(data: bytes | None, path: Path) -> bool:
+def _holds_zip(source: bytes | Path) -> bool:
     # zipfile finds the central directory from the end of the file, so a zip
     # appended to a picture (a common way to hide one) is found as well.
     try:
-        return zipfile.is_zipfile(io.BytesIO(data) if data is not None else path)
+        return zipfile.is_zipfile(
+            io.BytesIO(source) if isinstance(source, bytes) else source
+        )
     except (OSError, ValueError):
         return False
 
 
-def _head(path: Path) -> bytes:
-    with path.open("rb") as handle:
+def _head(source: bytes | Path) -> bytes:
+    if isinstance(source, bytes):
+        return source[: filetype.SNIFF_BYTES]
+    with source.open("rb") as handle:
         return handle.read(filetype.SNIFF_BYTES)
 
 

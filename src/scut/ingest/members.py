@@ -9,27 +9,30 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from scut.errors import ArchiveError
 from scut.settings import Settings
-from scut.storage.blobs import FileBlobStore
+from scut.storage.blobs import FileBlobStore, Spool
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """A member read from an archive: in memory, or in a temporary spool file."""
+    """A member read from an archive: in memory, or in a temporary spool file.
+
+    ``spool_key`` is set when the store seals spools: the spool contains
+    ciphertext, which only this key, kept in memory, opens.
+    """
 
     name: str
     data: bytes | None
     spool_path: Path | None
     modified_at: dt.datetime | None
+    spool_key: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +111,7 @@ class MemberSink:
         self.compressed_size = compressed_size
         self.size = 0
         self.buffer = bytearray()
-        self.spool: IO[bytes] | None = None
-        self.spool_path: Path | None = None
+        self.spool: Spool | None = None
 
     def write(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -141,23 +143,20 @@ class MemberSink:
 
     def _start_spool(self) -> None:
         # Each spool gets a new name, because the spool files of members
-        # already handed on stay until their consumer deletes them.
-        descriptor, name = tempfile.mkstemp(
-            dir=self.store.tmp_dir, prefix=f"{os.getpid()}-member-"
-        )
-        self.spool_path = Path(name)
-        self.spool = os.fdopen(descriptor, "wb")
+        # already handed on stay until their consumer deletes them. The
+        # worker that analyses the member opens it by path, so it cannot be
+        # an unnamed file; an encrypting store seals it instead.
+        self.spool = self.store.new_spool(f"{os.getpid()}-member-")
         self.spool.write(self.buffer)
         self.buffer = bytearray()
 
     def finish(self, modified_at: dt.datetime | None) -> Member:
         if self.spool is not None:
             self.spool.close()
-            return Member(self.name, None, self.spool_path, modified_at)
+            return Member(self.name, None, self.spool.path, modified_at, self.spool.key)
         return Member(self.name, bytes(self.buffer), None, modified_at)
 
     def discard(self) -> None:
         if self.spool is not None:
             self.spool.close()
-        if self.spool_path is not None:
-            self.spool_path.unlink(missing_ok=True)
+            self.spool.path.unlink(missing_ok=True)

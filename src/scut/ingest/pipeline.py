@@ -30,7 +30,13 @@ from scut.ingest.analyse import (
     analyse_in_worker,
     init_worker,
 )
-from scut.ingest.archives import ArchiveReader, ExpansionBudget, Member, RejectedMember
+from scut.ingest.archives import (
+    ArchiveEvent,
+    ArchiveReader,
+    ExpansionBudget,
+    Member,
+    RejectedMember,
+)
 from scut.ingest.records import (
     Origin,
     Recorder,
@@ -49,7 +55,7 @@ from scut.ingest.sources import (
 from scut.ingest.summary import NOTE_STAGES, IngestSummary, summarise_exhibit
 from scut.matching.index import IndexStore
 from scut.settings import Settings
-from scut.storage.blobs import FileBlobStore
+from scut.storage import open_blob_store
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +123,7 @@ class IngestJob:
         self.exhibit_id: int | None = None
         # The main process writes only temporary spool files of archive
         # members; blobs are synced per batch by the recorder.
-        self.store = FileBlobStore(settings.data_dir / "blobs", fsync=False)
+        self.store = open_blob_store(settings)
         self.counters = RunCounters()
         self.expansions: dict[str, _Expansion] = {}
         self.pending_work: deque[Iterator[FileTask | SkippedEntry]] = deque()
@@ -165,6 +171,9 @@ class IngestJob:
             self._update_index()
             summary = summarise_exhibit(self.database, exhibit_id, self.counters)
             finish_run(self.database, run_id, status, summary)
+            # A worker of a killed run may still have been exiting, in disk
+            # sleep, when this run started; its temporary files go now.
+            self.store.remove_stale_temporaries()
         return summary
 
     def _update_index(self) -> None:
@@ -365,11 +374,19 @@ class IngestJob:
         depth: int,
         budget: ExpansionBudget,
     ) -> None:
-        reader = ArchiveReader(self.settings, self.store, budget)
-        events = reader.members(self.store.original_path(sha256), mime_type)
+        events = self._archive_events(sha256, mime_type, budget)
         expansion = _Expansion(path, events, budget, depth)
         self.expansions[path] = expansion
         self.pending_work.append(self._member_tasks(expansion))
+
+    def _archive_events(
+        self, sha256: str, mime_type: str, budget: ExpansionBudget
+    ) -> Iterator[ArchiveEvent]:
+        # The stored archive's plaintext stays readable until its last member
+        # is read, or the generator is closed.
+        reader = ArchiveReader(self.settings, self.store, budget)
+        with self.store.original_file(sha256) as path:
+            yield from reader.members(path, mime_type)
 
     def _member_tasks(self, expansion: _Expansion) -> Iterator[FileTask | SkippedEntry]:
         seen: dict[str, int] = {}
@@ -401,6 +418,7 @@ class IngestJob:
                     modified_at=event.modified_at,
                     depth=expansion.depth,
                     container=expansion.path,
+                    spool_key=event.spool_key,
                 )
         except ArchiveError as error:
             log.info("Archive %s: %s", expansion.path, error.reason)

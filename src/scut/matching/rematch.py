@@ -28,7 +28,8 @@ from scut.ingest.images import analyse_image
 from scut.matching.index import IndexStore
 from scut.matching.matcher import FileQuery, Matcher, apply_category
 from scut.settings import Settings
-from scut.storage.blobs import FileBlobStore
+from scut.storage import open_blob_store
+from scut.storage.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def rematch(
     progress: RematchProgress | None = None,
 ) -> RematchReport:
     """Draw again the verdict of every file of the given exhibits."""
-    store = FileBlobStore(settings.data_dir / "blobs", fsync=False)
+    store = open_blob_store(settings)
     index_store = IndexStore(database, settings)
     index = index_store.open()
     index_store.save()
@@ -114,7 +115,7 @@ def rematch(
 
 
 def _query(
-    session: Session, store: FileBlobStore, media: Media, settings: Settings
+    session: Session, store: BlobStore, media: Media, settings: Settings
 ) -> FileQuery:
     query = FileQuery(
         sha256=media.sha256,
@@ -139,7 +140,7 @@ def _query(
 
 
 def _pictures(
-    session: Session, store: FileBlobStore, media: Media, settings: Settings
+    session: Session, store: BlobStore, media: Media, settings: Settings
 ) -> PictureHashes:
     if store.has_original(media.sha256):
         try:

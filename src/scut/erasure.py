@@ -64,7 +64,7 @@ class ErasureError(ScutError):
 
 @dataclass(slots=True)
 class ErasureReport:
-    """What an erasure removed, and the blobs to delete once it commits."""
+    """The rows an erasure removed, and the blobs to delete once it commits."""
 
     rows: dict[str, int] = field(default_factory=dict)
     blobs_to_delete: list[str] = field(default_factory=list)

@@ -451,7 +451,7 @@ class Person(Base):
 
 
 class PersonCategory(Base):
-    """A category of data subject a person holds (a person may hold several)."""
+    """A category of data subject given to a person (a person may have several)."""
 
     __tablename__ = "person_categories"
 

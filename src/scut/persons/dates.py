@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from scut.errors import ScutError
+from scut.persons.idnp import quoted
 
 # Earliest year accepted for a birth or a court date.
 MIN_YEAR = 1900
@@ -78,7 +79,7 @@ def parse_partial_date(text: str, *, allow_future: bool = False) -> PartialDate:
     value = text.strip()
     if not value:
         raise InvalidDate("invalid date: the value is empty")
-    shown = _shown(value)
+    shown = quoted(value)
     iso = _ISO.fullmatch(value)
     if iso:
         year, month, day = iso.groups()
@@ -99,7 +100,7 @@ def parse_date(text: str, *, allow_future: bool = False) -> dt.date:
     full = partial.as_date()
     if full is None:
         raise InvalidDate(
-            f"invalid date {_shown(text.strip())}: the day and month are needed"
+            f"invalid date {quoted(text.strip())}: the day and month are needed"
         )
     return full
 
@@ -118,7 +119,7 @@ def partial_date_from_value(value: object) -> PartialDate:
         return _build(int(value), None, None, str(int(value)))
     if isinstance(value, str):
         return parse_partial_date(value)
-    raise InvalidDate(f"invalid date {_shown(str(value))}: not a date")
+    raise InvalidDate(f"invalid date {quoted(str(value))}: not a date")
 
 
 def date_from_value(value: object) -> dt.date:
@@ -175,8 +176,3 @@ def _check(
 
 def _int(text: str | None) -> int | None:
     return int(text) if text is not None else None
-
-
-def _shown(value: str) -> str:
-    text = value if len(value) <= 40 else value[:40] + "..."
-    return ascii(text) if not text.isprintable() else f"'{text}'"

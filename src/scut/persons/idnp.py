@@ -30,7 +30,7 @@ def validate_idnp(value: str) -> str:
     removed first.
     """
     digits = "".join(ch for ch in value if ch not in " -.\t")
-    shown = _shown(value)
+    shown = quoted(value)
     if not digits:
         raise InvalidIdnp("invalid IDNP: the value is empty")
     if not (digits.isascii() and digits.isdigit()):
@@ -77,7 +77,7 @@ def mask_idnp(value: str, visible: int = 4) -> str:
     return "*" * max(len(value) - visible, 0) + value[-visible:]
 
 
-def _shown(value: str) -> str:
+def quoted(value: str) -> str:
     """Quote a user's value for a message, cut short and with controls escaped."""
     text = value if len(value) <= 40 else value[:40] + "..."
     return ascii(text) if not text.isprintable() else f"'{text}'"

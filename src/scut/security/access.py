@@ -1,7 +1,7 @@
 """Who may call which service operation: the access matrix, deny by default.
 
 Every service entry point is declared with :func:`operation`, which names
-it. Its rule in :data:`MATRIX` says which roles may call it, whether a
+it. Its rule in :data:`MATRIX` lists the roles that may call it, whether a
 submitter is held to the records of their own unit, and whether it
 touches personal data (then the caller must give a justification). An
 operation missing from the matrix cannot be declared, and
@@ -54,7 +54,7 @@ class AccessDenied(ScutError):
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """Who may call an operation, and what it needs."""
+    """The roles allowed to call an operation, and what the call needs."""
 
     roles: frozenset[str]
     # The call reads or changes personal data: a justification is required.
@@ -129,7 +129,7 @@ DECLARED: dict[str, list[str]] = {}
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """What a call acts on, for the audit record and the unit check."""
+    """The object of a call, for the audit record and the unit check."""
 
     object_type: str = ""
     object_ids: Sequence[int | str] = ()

@@ -221,8 +221,9 @@ def _current_series(
 ) -> None:
     """Set a line's series and identification from hash sets and current series.
 
-    Hash set matches keep what the set said at matching time; the centre's
-    own series (of this file, or of the media it matched) are read now.
+    Hash set matches keep the values the set gave at matching time. The
+    centre's own series (of this file, or of the media it matched) are read
+    now.
     """
     matches = detail.get("matches", [])
     sets = [match for match in matches if match.get("source") == "hash-set"]

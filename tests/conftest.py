@@ -29,6 +29,19 @@ POSTGRES_URL = os.environ.get(
 )
 
 
+@pytest.fixture(autouse=True)
+def private_config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point XDG_CONFIG_HOME at a folder of the test's own.
+
+    Scut creates its master key and the audit signing key under
+    ``$XDG_CONFIG_HOME/scut`` when none is configured; without this, tests
+    would write keys into the real ``~/.config/scut`` of whoever runs them.
+    """
+    folder = tmp_path / "config-home"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The read-only corpus of benign test files beside the repository."""

@@ -734,6 +734,26 @@ def test_spool_files_distinct(
     assert len({member.spool_path for member in members_of(events)}) == 20
 
 
+@pytest.mark.parametrize("kind", sorted(BUILDERS))
+def test_spool_taken_at_once_by_consumer(
+    kind: str, tmp_path: Path, sqlite_settings: Settings, store: FileBlobStore
+) -> None:
+    # A worker may read and remove a spool file as soon as its member is
+    # handed on; the reader must not look at the file after that.
+    members = {f"{index}.bin": os.urandom(3000) for index in range(5)}
+    path, mime_type = build(kind, tmp_path / "taken", members)
+    settings = limited(sqlite_settings, in_memory_max_bytes=1000)
+
+    names = []
+    for event in reader_for(settings, store).members(path, mime_type):
+        assert isinstance(event, Member)
+        assert event.spool_path is not None
+        event.spool_path.unlink()
+        names.append(event.name)
+
+    assert sorted(names) == sorted(members)
+
+
 def test_zip_early_stop_keeps_tmp_clean(
     tmp_path: Path, sqlite_settings: Settings, store: FileBlobStore
 ) -> None:

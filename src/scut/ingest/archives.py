@@ -156,12 +156,19 @@ class ArchiveReader:
                 if info.is_dir() and info.file_size == 0:
                     continue
                 event = self._zip_member(archive, info)
-                yield event
                 if isinstance(event, Member):
                     # Declared sizes can lie, and entries can overlap, so the
                     # bytes actually read are held against the file's size.
+                    # Measured before the member is handed on: its spool file
+                    # may be read and removed as soon as it is yielded.
                     expanded += _event_size(event)
-                    self._check_archive_ratio(path, expanded, archive_size)
+                    try:
+                        self._check_archive_ratio(path, expanded, archive_size)
+                    except ArchiveError:
+                        if event.spool_path is not None:
+                            event.spool_path.unlink(missing_ok=True)
+                        raise
+                yield event
 
     def _zip_member(
         self, archive: zipfile.ZipFile, info: zipfile.ZipInfo

@@ -112,7 +112,10 @@ def key_id_of(key: bytes) -> str:
 def default_key_file() -> Path:
     """Return where a key file is created when no key is configured."""
     config_home = os.environ.get("XDG_CONFIG_HOME", "").strip()
-    base = Path(config_home) if config_home else Path.home() / ".config"
+    # The XDG base directory rules ignore a relative XDG_CONFIG_HOME, as the
+    # audit signing key's lookup does.
+    absolute = config_home and Path(config_home).is_absolute()
+    base = Path(config_home) if absolute else Path.home() / ".config"
     return base / "scut" / KEY_FILE_NAME
 
 

@@ -29,6 +29,7 @@ from scut.db.session import Database
 from scut.security.auth import (
     ApiTokenRejected,
     SessionExpired,
+    SessionLocked,
     SignInFailed,
     TotpEnrolmentRequired,
     UserError,
@@ -47,6 +48,7 @@ from scut.security.auth import (
     reset_password,
     revoke_api_token,
     set_roles,
+    unlock_session,
     unlock_user,
 )
 from scut.security.caller import local_operator
@@ -513,8 +515,62 @@ def test_idle_session_locks_after_thirty_minutes(desk: Desk) -> None:
     desk.check(token)  # exactly 30 minutes idle is still allowed
     desk.clock.advance(dt.timedelta(minutes=30, seconds=1))
 
-    with pytest.raises(SessionExpired, match="idle for more than 30 minutes"):
+    with pytest.raises(SessionLocked, match="idle for more than 30 minutes"):
         desk.check(token)
+    # Locked is not ended: it stays locked until its user unlocks it.
+    desk.clock.advance(dt.timedelta(hours=2))
+    with pytest.raises(SessionLocked):
+        desk.check(token)
+
+
+def _unlock(desk: Desk, token: str, password: str = PASSWORD, code: str = "") -> str:
+    with desk.database.session() as session, session.begin():
+        return unlock_session(
+            session,
+            token,
+            password,
+            code or desk.code(),
+            SOURCE,
+            desk.clock,
+            settings=desk.settings,
+            keyring=desk.keyring,
+        ).user
+
+
+def test_locked_session_unlocked_by_its_user(desk: Desk) -> None:
+    desk.add_user()
+    desk.add_user("ion")
+    token = desk.sign_in()
+    desk.clock.advance(dt.timedelta(minutes=45))
+    with pytest.raises(SessionLocked):
+        desk.check(token)
+
+    # A code from another account's authenticator, or a wrong password,
+    # does not open it, and each counts as a failure of the session's user.
+    with pytest.raises(SignInFailed):
+        _unlock(desk, token, code=desk.code("ion"))
+    with pytest.raises(SignInFailed):
+        _unlock(desk, token, password="wrong password for this account")
+    assert desk.user().failed_logins == 2
+    with pytest.raises(SessionLocked):
+        desk.check(token)
+
+    assert _unlock(desk, token) == "ana"
+    assert desk.check(token)[0] == "ana"
+    assert desk.user().failed_logins == 0
+    outcomes = [event.outcome for event in _events(desk.database, "auth.unlock")]
+    assert outcomes == ["failed", "failed", "succeeded"]
+
+
+def test_unlock_keeps_the_fixed_end(desk: Desk) -> None:
+    desk.add_user()
+    token = desk.sign_in()
+    desk.clock.advance(dt.timedelta(hours=12))
+
+    with pytest.raises(SessionExpired, match="12 hours after sign-in") as raised:
+        _unlock(desk, token)
+
+    assert not isinstance(raised.value, SessionLocked)
 
 
 def test_session_ends_twelve_hours_after_sign_in(desk: Desk) -> None:

@@ -35,6 +35,7 @@ from scut.storage.keys import (
     finish_rotation,
     key_id_of,
     load_keyring,
+    maintenance_lock,
     open_text,
     read_key_file,
     reload_if_changed,
@@ -456,6 +457,25 @@ def test_cli_rotate_resumes(sealed: Settings) -> None:
     reread = read_key_file(sealed.master_key_file, sealed.data_dir)
     assert reread.current_id == keyring.current_id, "no further key is added"
     assert not reread.rotating
+
+
+def test_cli_rotate_refused_while_another_runs(sealed: Settings) -> None:
+    assert sealed.master_key_file is not None
+    before = sealed.master_key_file.read_bytes()
+
+    with maintenance_lock(sealed):
+        second = scut(sealed, "keys", "rotate")
+        sealing = scut(sealed, "keys", "seal-existing")
+    after_release = scut(sealed, "keys", "rotate")
+
+    assert second.returncode == 1
+    assert "another scut keys command is running" in second.stderr.replace("\n", " ")
+    assert sealing.returncode == 1
+    assert after_release.returncode == 0, after_release.stderr
+    assert "Re-wrapped 12 data keys" in after_release.stdout
+    # Only the run that held the lock added a key.
+    added = read_key_file(sealed.master_key_file, sealed.data_dir)
+    assert len(added.keys) == len(json.loads(before)["keys"]) + 1
 
 
 def test_cli_rotate_rejected_for_environment_key(sqlite_settings: Settings) -> None:

@@ -27,6 +27,7 @@ from scut.storage.keys import (
     default_key_file,
     finish_rotation,
     load_keyring,
+    maintenance_lock,
     open_text,
     retire_master_key,
     seal_text,
@@ -87,19 +88,23 @@ def rotate(
     """
     loaded = settings()
     try:
-        keyring = _required_keyring(loaded)
-        database = open_database(loaded)
-        if retire is None and not keyring.rotating:
-            keyring = add_master_key(keyring)
-            stderr.print(
-                f"Added master key {keyring.current_id} as current. Back up "
-                f"{escape(str(keyring.path))} now: blobs sealed from now on need it.",
-                soft_wrap=True,
-            )
-        if keyring.rotating:
-            keyring = _rewrap(loaded, keyring, database)
-        if retire is not None:
-            _retire(loaded, keyring, database, retire)
+        # The key file is read under the lock, so it is the one the last
+        # rotation wrote.
+        with maintenance_lock(loaded):
+            keyring = _required_keyring(loaded)
+            database = open_database(loaded)
+            if retire is None and not keyring.rotating:
+                keyring = add_master_key(keyring)
+                stderr.print(
+                    f"Added master key {keyring.current_id} as current. Back up "
+                    f"{escape(str(keyring.path))} now: blobs sealed from now on "
+                    "need it.",
+                    soft_wrap=True,
+                )
+            if keyring.rotating:
+                keyring = _rewrap(loaded, keyring, database)
+            if retire is not None:
+                _retire(loaded, keyring, database, retire)
     except ScutError as error:
         raise fail(error) from error
 
@@ -109,9 +114,10 @@ def seal_existing() -> None:
     """Seal every plaintext blob of a store written before encryption, in place."""
     loaded = settings()
     try:
-        store = open_blob_store(loaded, fsync=True)
-        with CountProgress(stderr, "Sealing plaintext blobs") as progress:
-            report = store.seal_existing(progress.update)
+        with maintenance_lock(loaded):
+            store = open_blob_store(loaded, fsync=True)
+            with CountProgress(stderr, "Sealing plaintext blobs") as progress:
+                report = store.seal_existing(progress.update)
     except ScutError as error:
         raise fail(error) from error
     stdout.print(

@@ -94,6 +94,16 @@ class SessionExpired(ScutError):
     """Raised when a session token is unknown, ended, idle too long or too old."""
 
 
+class SessionLocked(SessionExpired):
+    """Raised when a session was idle too long: its user must unlock it.
+
+    A locked session keeps its place (the page the analyst was on) until
+    its fixed end; :func:`unlock_session` reopens it with the same user's
+    password and TOTP code. It subclasses SessionExpired, so a handler
+    written only for sign-in sends the user there.
+    """
+
+
 class ApiTokenRejected(ScutError):
     """Raised when an API token is unknown, expired or revoked."""
 
@@ -430,13 +440,61 @@ def check_session(
     """Return the caller of a session token and mark the session as active now.
 
     Roles and unit are read from the database at each call, so a change
-    applies to the next request. Raises SessionExpired for an unknown or
-    ended session, one idle for more than session_idle_minutes, one older
-    than session_max_hours, and one of a disabled user.
+    applies to the next request. Raises SessionLocked for a session idle
+    for more than session_idle_minutes, and SessionExpired for an unknown
+    or ended session, one older than session_max_hours, and one of a
+    disabled user.
     """
     loaded = settings or get_settings()
-    idle_limit = dt.timedelta(minutes=loaded.session_idle_minutes)
     now = clock.now()
+    row, user = _live_session(session, token, now, loaded)
+    if now - _when(row.last_seen_at) > dt.timedelta(
+        minutes=loaded.session_idle_minutes
+    ):
+        raise SessionLocked(
+            f"the session was idle for more than {loaded.session_idle_minutes} "
+            "minutes and is locked; unlock it with your password and code"
+        )
+    row.last_seen_at = now
+    return _caller_of(session, user, row.source)
+
+
+def unlock_session(
+    session: Session,
+    token: str,
+    password: str,
+    totp_code: str,
+    source: str,
+    clock: Clock,
+    *,
+    settings: Settings | None = None,
+    keyring: Keyring | None = None,
+) -> Caller:
+    """Reopen a locked session with its own user's password and TOTP code.
+
+    The checks and the failure counting are those of a sign-in, under the
+    session's user name, so an unlock cannot be used to guess another
+    account. The session keeps its fixed end. Returns the caller, as
+    check_session does. Raises SessionExpired for a session that is past
+    its end, ended or of a disabled user, and SignInFailed as
+    authenticate does.
+    """
+    loaded = settings or get_settings()
+    row, user = _live_session(session, token, clock.now(), loaded)
+    attempt = _Attempt.begin(
+        session, user.username, source, clock, loaded, "auth.unlock"
+    )
+    checked, verification = _check_password(attempt, password)
+    _check_code(attempt, checked, totp_code, keyring)
+    row.last_seen_at = attempt.now
+    attempt.accept(checked, verification, {"session": row.id})
+    return _caller_of(session, checked, row.source)
+
+
+def _live_session(
+    session: Session, token: str, now: dt.datetime, loaded: Settings
+) -> tuple[LoginSession, User]:
+    """Return a session that has not ended and its active user, or raise."""
     row = session.scalar(
         select(LoginSession).where(LoginSession.token_hash == token_digest(token))
     )
@@ -447,16 +505,10 @@ def check_session(
             f"the session ended {loaded.session_max_hours} hours after sign-in; "
             "sign in again"
         )
-    if now - _when(row.last_seen_at) > idle_limit:
-        raise SessionExpired(
-            f"the session was idle for more than {loaded.session_idle_minutes} "
-            "minutes; sign in again"
-        )
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         raise SessionExpired("the account is disabled; ask an administrator")
-    row.last_seen_at = now
-    return _caller_of(session, user, row.source)
+    return row, user
 
 
 def end_session(session: Session, token: str, clock: Clock) -> None:

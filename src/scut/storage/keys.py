@@ -23,13 +23,14 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -102,6 +103,33 @@ class Keyring:
                 "restore the key file from its backup"
             )
         return found
+
+
+@contextlib.contextmanager
+def maintenance_lock(settings: Settings) -> Iterator[Path]:
+    """Hold the lock that lets one key command at a time change keys or blobs.
+
+    Two rotations at once would each add a key and write the key file, and
+    the second write would drop the key the first one wrapped blobs under.
+    The lock lives in the data directory, beside the blobs it protects, and
+    is released by the kernel when the process dies. Raises KeyringError at
+    once, rather than waiting, when another process has taken it.
+    """
+    folder = settings.data_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "keys.lock"
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise KeyringError(
+                f"another scut keys command is running (lock file {path}); "
+                "run this one again when it has finished"
+            ) from None
+        yield path
+    finally:
+        os.close(descriptor)
 
 
 def key_id_of(key: bytes) -> str:

@@ -18,13 +18,13 @@ blobs no media names, which :func:`orphan_blobs` finds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from scut.db.chunks import in_chunks
 from scut.db.models import (
     Case,
     CategoryEvent,
@@ -54,8 +54,6 @@ from scut.security.caller import Caller
 from scut.storage.blobs import BlobStore
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 
 class ErasureError(ScutError):
@@ -198,7 +196,7 @@ def erase_case(session: Session, reference: str, *, caller: Caller) -> ErasureRe
     report.add(
         "series_cases", _delete(session, SeriesCase, SeriesCase.case_id == case.id)
     )
-    for chunk in _chunks(only_here):
+    for chunk in in_chunks(only_here):
         report.blobs_to_delete.extend(
             session.scalars(select(Media.sha256).where(Media.id.in_(chunk)))
         )
@@ -233,7 +231,7 @@ def orphan_blobs(session: Session, store: BlobStore) -> list[str]:
     """Return stored originals that no media row names (left by a crash)."""
     stored = list(store.iter_originals())
     known: set[str] = set()
-    for chunk in _chunks(stored):
+    for chunk in in_chunks(stored):
         known.update(
             session.scalars(select(Media.sha256).where(Media.sha256.in_(chunk)))
         )
@@ -248,8 +246,3 @@ def count_rows(session: Session, model: type[object]) -> int:
 def _delete(session: Session, model: type[object], condition: object) -> int:
     result = session.execute(delete(model).where(condition))  # type: ignore[arg-type]
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _chunks(values: Sequence[T], size: int = 500) -> Iterator[list[T]]:
-    for start in range(0, len(values), size):
-        yield list(values[start : start + size])

@@ -41,6 +41,7 @@ from scut.convicted.reader import (
     RejectedRow,
     read_convicted,
 )
+from scut.db.chunks import in_chunks
 from scut.db.models import (
     ConvictedImport,
     Conviction,
@@ -90,8 +91,6 @@ CONVICTED = "convicted"
 MAX_RECORD_KEY = 400
 # Rows whose stored convictions one query looks up.
 STORE_CHUNK = 500
-# Values in one SQL IN list; SQLite before 3.32 allows 999 parameters.
-QUERY_CHUNK = 500
 # Columns that also make a person's name or place of birth, which must
 # contain a letter.
 NAME_FIELDS = ("last_name", "first_name", "patronymic", "birth_place")
@@ -260,8 +259,7 @@ class _PersonCache:
     def load_idnps(self, session: Session, idnps: Iterable[str]) -> None:
         """Look up the persons recorded with these IDNPs."""
         missing = sorted({idnp for idnp in idnps if idnp not in self._holders})
-        for start in range(0, len(missing), QUERY_CHUNK):
-            part = missing[start : start + QUERY_CHUNK]
+        for part in in_chunks(missing):
             self._holders.update(dict.fromkeys(part))
             for person in session.scalars(select(Person).where(Person.idnp.in_(part))):
                 if person.idnp is not None:
@@ -280,8 +278,7 @@ class _PersonCache:
         # Each id is checked on its own: a set minus dict keys iterates
         # over every key.
         missing = sorted({i for i in person_ids if i not in self.persons})
-        for start in range(0, len(missing), QUERY_CHUNK):
-            part = missing[start : start + QUERY_CHUNK]
+        for part in in_chunks(missing):
             for person in session.scalars(select(Person).where(Person.id.in_(part))):
                 self.persons[person.id] = person
                 self.names[person.id] = []

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
+from scut.db.chunks import in_chunks
 from scut.db.models import (
     Case,
     Exhibit,
@@ -422,7 +423,7 @@ class Matcher:
             owners[make_label(MEDIA_FULL, media_id)] = media_id
         for kind, model in ((PICTURE_VIEW, PictureHash), (VIDEO_FRAME, VideoFrame)):
             ids = by_kind.get(kind, [])
-            for chunk in _chunks(ids):
+            for chunk in in_chunks(ids):
                 for row_id, media_id in self.session.execute(
                     select(model.id, model.media_id).where(model.id.in_(chunk))
                 ):
@@ -435,7 +436,7 @@ class Matcher:
         self, ids: Sequence[int]
     ) -> dict[int, tuple[HashEntry, str, str]]:
         found: dict[int, tuple[HashEntry, str, str]] = {}
-        for chunk in _chunks(sorted(set(ids))):
+        for chunk in in_chunks(sorted(set(ids))):
             rows = self.session.execute(
                 select(HashEntry, HashSet.name, HashSet.kind)
                 .join(HashSet, HashSet.id == HashEntry.hash_set_id)
@@ -448,7 +449,7 @@ class Matcher:
     def _sightings(self, media_ids: list[int]) -> dict[int, list[dict[str, str]]]:
         """Return where each media was recorded in earlier exhibits, earliest first."""
         found: dict[int, list[dict[str, str]]] = {}
-        for chunk in _chunks(media_ids):
+        for chunk in in_chunks(media_ids):
             rows = self.session.execute(
                 select(
                     Occurrence.media_id, Case.reference, Exhibit.label, Occurrence.path
@@ -481,7 +482,7 @@ class Matcher:
         )
         categories: dict[int, dict[str, Any]] = {}
         confirmed: set[int] = set()
-        for chunk in _chunks(media_ids):
+        for chunk in in_chunks(media_ids):
             for media_id, scheme, code, source, by_analyst in self.session.execute(
                 select(
                     Media.id,
@@ -565,12 +566,6 @@ def _hits(hits: dict[str, list[tuple[Hit, str, int]]]) -> Iterable[Hit]:
     for items in hits.values():
         for hit, _, _ in items:
             yield hit
-
-
-def _chunks(values: Sequence[int], size: int = 500) -> Iterable[list[int]]:
-    values = list(values)
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def apply_category(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scut.db.chunks import in_chunks
 from scut.db.models import Series, SeriesMedia
 
 
@@ -27,8 +28,7 @@ def series_of_media(
     """Return the series of each media that is in one, with its current status."""
     ids = sorted(set(media_ids))
     found: dict[int, SeriesStatus] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in in_chunks(ids):
         rows = session.execute(
             select(
                 SeriesMedia.media_id,

@@ -14,6 +14,8 @@ from scut.matching.verdicts import (
     NEAR,
     NEW,
     decide,
+    flag_of,
+    merge_flags,
 )
 
 
@@ -439,3 +441,22 @@ def test_series_of_confirmed_media_sets_flags() -> None:
     assert result.detail["series"] == ["Orchard", "Partner"]
     assert result.detail["victim_identified"] is True
     assert result.detail["offender_identified"] is True
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ((), None),
+        ((None, None), None),
+        ((False, None), False),
+        ((None, False, True), True),
+        ((True, False), True),
+    ],
+)
+def test_identification_flags_combined(
+    values: tuple[bool | None, ...], expected: bool | None
+) -> None:
+    matches = [{"victim_identified": value} for value in values]
+
+    assert merge_flags(*values) is expected
+    assert flag_of(matches, "victim_identified") is expected

@@ -21,6 +21,7 @@ holds personal data.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,8 +82,8 @@ def decide(entries: list[dict[str, Any]], media: list[dict[str, Any]]) -> FileVe
     if len(relevant) > MAX_MATCHES:
         detail["more_matches"] = len(relevant) - MAX_MATCHES
     sets = [m for m in relevant if m["source"] == "hash-set"]
-    detail["victim_identified"] = _flag(relevant, "victim_identified")
-    detail["offender_identified"] = _flag(relevant, "offender_identified")
+    detail["victim_identified"] = flag_of(relevant, "victim_identified")
+    detail["offender_identified"] = flag_of(relevant, "offender_identified")
     detail["series"] = sorted({m["series"] for m in relevant if m.get("series")})
     detail["alert"] = any(m.get("set_kind") == "alert" for m in sets)
     detail["baseline"] = any(m.get("baseline") for m in sets)
@@ -102,13 +103,18 @@ def decide(entries: list[dict[str, Any]], media: list[dict[str, Any]]) -> FileVe
     return FileVerdict(verdict, detail, category)
 
 
-def _flag(matches: list[dict[str, Any]], name: str) -> bool | None:
-    values = [m.get(name) for m in matches]
+def merge_flags(*values: bool | None) -> bool | None:
+    """Combine identification flags: any yes wins, then any no, else unknown."""
     if True in values:
         return True
     if False in values:
         return False
     return None
+
+
+def flag_of(matches: Iterable[Mapping[str, Any]], name: str) -> bool | None:
+    """Return the combined flag ``name`` (victim_identified, ...) of the matches."""
+    return merge_flags(*(match.get(name) for match in matches))
 
 
 def _category(matches: list[dict[str, Any]]) -> tuple[str, str, str] | None:

@@ -31,7 +31,7 @@ from scut.db.session import Database
 from scut.errors import ScutError
 from scut.hashsets.categories import label as category_label
 from scut.hashsets.items import Category
-from scut.matching.verdicts import VERDICTS
+from scut.matching.verdicts import VERDICTS, flag_of, merge_flags
 from scut.series.status import SeriesStatus, series_of_media
 
 log = logging.getLogger(__name__)
@@ -198,10 +198,10 @@ def build_report(database: Database, submission_id: int) -> VerificationReport:
         for name in line.series:
             entry = series.setdefault(name, SeriesLine(name))
             entry.files += 1
-            entry.victim_identified = _merge(
+            entry.victim_identified = merge_flags(
                 entry.victim_identified, line.victim_identified
             )
-            entry.offender_identified = _merge(
+            entry.offender_identified = merge_flags(
                 entry.offender_identified, line.offender_identified
             )
         cases.update(line.cases)
@@ -228,8 +228,8 @@ def _current_series(
     matches = detail.get("matches", [])
     sets = [match for match in matches if match.get("source") == "hash-set"]
     series_names = {match["series"] for match in sets if match.get("series")}
-    victim = _flag(sets, "victim_identified")
-    offender = _flag(sets, "offender_identified")
+    victim = flag_of(sets, "victim_identified")
+    offender = flag_of(sets, "offender_identified")
     related = [media_id] + [
         match["media_id"] for match in matches if match.get("media_id") is not None
     ]
@@ -238,18 +238,11 @@ def _current_series(
         if status is None:
             continue
         series_names.add(status.name)
-        victim = _merge(victim, status.victim_identified)
-        offender = _merge(offender, status.offender_identified)
+        victim = merge_flags(victim, status.victim_identified)
+        offender = merge_flags(offender, status.offender_identified)
     line.series = sorted(series_names)
     line.victim_identified = victim
     line.offender_identified = offender
-
-
-def _flag(matches: list[dict[str, Any]], name: str) -> bool | None:
-    value: bool | None = None
-    for match in matches:
-        value = _merge(value, match.get(name))
-    return value
 
 
 def _utc_text(moment: dt.datetime) -> str:
@@ -288,11 +281,3 @@ def _category_text(category: dict[str, Any] | None) -> str | None:
         return None
     value = Category(str(category["scheme"]), str(category["code"]))
     return f"{value.scheme} {value.code}: {category_label(value)}"
-
-
-def _merge(current: bool | None, new: bool | None) -> bool | None:
-    if current is True or new is True:
-        return True
-    if current is False or new is False:
-        return False
-    return None

@@ -30,6 +30,7 @@ from scut.db.session import Database
 from scut.errors import ScutError
 from scut.ingest.pipeline import IngestJob
 from scut.ingest.records import Origin
+from scut.security.audit import verify_chain
 from scut.settings import Settings
 from scut.storage.blobs import FileBlobStore
 from scut.storage.encrypted import EncryptedBlobStore, census, open_spool
@@ -620,9 +621,9 @@ def make_evidence(folder: Path, pictures: int, zipped: int) -> dict[str, bytes]:
     """Write drawn pictures and a zip of more; return every picture by name.
 
     The loose pictures (about 100 kB) pass the tests' 64 KiB in-memory limit
-    and are streamed through unnamed temporary files. The zipped ones (about
-    20 kB) stay under it: the zip reader stats a member's spool file after
-    handing the member on, when the worker may already have deleted it.
+    and are streamed through unnamed temporary files. Of the zipped ones,
+    every other one passes it too and is spooled; the rest (about 20 kB)
+    are held in memory.
     """
     folder.mkdir(parents=True)
     samples: dict[str, bytes] = {}
@@ -632,8 +633,9 @@ def make_evidence(folder: Path, pictures: int, zipped: int) -> dict[str, bytes]:
         samples[f"IMG_{index:04d}.jpg"] = data
     with zipfile.ZipFile(folder / "phone.zip", "w") as archive:
         for index in range(zipped):
-            data = noisy_jpeg(500 + index, (200, 150))
-            assert len(data) < 64 * 1024
+            size = (640, 480) if index % 2 else (200, 150)
+            data = noisy_jpeg(500 + index, size)
+            assert (len(data) > 64 * 1024) == bool(index % 2)
             archive.writestr(f"DCIM/P{index:04d}.jpg", data)
             samples[f"phone.zip/DCIM/P{index:04d}.jpg"] = data
     return samples
@@ -786,7 +788,9 @@ def test_killed_ingest_leaves_no_plaintext(
         errors = session.execute(
             select(IngestError.path, IngestError.stage, IngestError.reason)
         ).all()
+        chain = verify_chain(session, sqlite_settings)
     database.dispose()
+    assert chain.intact, chain.message
     assert killed_mid_work >= 2, "the ingest finished before the kills"
     assert files == total, errors
     assert list(store.tmp_dir.iterdir()) == []

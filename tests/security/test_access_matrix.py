@@ -82,8 +82,15 @@ SERVICE_MODULES = (
     "scut.persons.service",
     "scut.security.auth",
     "scut.series.service",
+    "scut.storage.maintenance",
 )
 INTERNAL = {
+    # Helpers of the key operations, which check their caller.
+    "scut.storage.maintenance": {
+        "required_keyring",
+        "secrets_by_key",
+        "reseal_secrets",
+    },
     "scut.cases.service": {"find_case"},
     "scut.convicted.importer": {"record_key"},
     # Blob deletion runs after an erasure that was checked has committed.
@@ -101,6 +108,7 @@ INTERNAL = {
         "issue_api_token",
         "finish_totp_enrolment",
         "check_session",
+        "unlock_session",
         "end_session",
         "check_api_token",
         "revoke_api_token",

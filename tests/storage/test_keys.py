@@ -18,10 +18,11 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from drawn_pictures import draw_picture
-from scut.db.models import User
+from scut.db.models import AuditEvent, User
 from scut.db.session import Database
 from scut.ingest.pipeline import IngestJob
 from scut.ingest.records import Origin
+from scut.security.audit import event_as_dict
 from scut.settings import Settings
 from scut.storage import open_blob_store
 from scut.storage.encrypted import EncryptedBlobStore, census
@@ -409,6 +410,19 @@ def test_cli_rotate_and_retire(
     keyring = read_key_file(ingested.master_key_file, ingested.data_dir)
     assert list(keyring.keys) == [keyring.current_id]
     assert not keyring.rotating
+    with database.session() as session:
+        events = [
+            event_as_dict(row)
+            for row in session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "keys.manage")
+                .order_by(AuditEvent.id)
+            )
+        ]
+    actions = [(event["detail"] or {}).get("action") for event in events]
+    assert actions == [None, "rotate", "retire"]
+    assert events[1]["object_ids"] == [keyring.current_id]
+    assert events[2]["object_ids"] == [old.current_id]
     store = EncryptedBlobStore(ingested.data_dir / "blobs", keyring)
     assert read_every_blob(store) == 6
     assert census(store.root).sealed_by_key == {keyring.current_id: 12}

@@ -3,35 +3,30 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
 
-from scut.cli.common import fail, open_database, settings, stderr, stdout
+from scut.cli.common import caller, fail, open_database, settings, stderr, stdout
 from scut.cli.progress import CountProgress
-from scut.db.models import User
 from scut.db.session import Database
 from scut.errors import ScutError
+from scut.security.access import AccessDenied, record_denial
 from scut.settings import Settings
-from scut.storage import open_blob_store
-from scut.storage.encrypted import MaintenanceReport, StoreCensus, census
-from scut.storage.keys import (
-    Keyring,
-    KeyringError,
-    SealedTextError,
-    add_master_key,
-    check_retirable,
-    default_key_file,
-    finish_rotation,
-    load_keyring,
-    maintenance_lock,
-    open_text,
-    retire_master_key,
-    seal_text,
-    sealed_text_key_id,
+from scut.storage.encrypted import MaintenanceReport, StoreCensus
+from scut.storage.keys import Keyring, KeyringError, default_key_file, load_keyring
+from scut.storage.maintenance import (
+    DAMAGED,
+    KeyStatus,
+    RetireResult,
+    RotationResult,
+    key_status,
+    retire_key,
+    rotate_keys,
+    seal_existing_blobs,
 )
 
 log = logging.getLogger(__name__)
@@ -43,20 +38,35 @@ keys_app = typer.Typer(
 
 # Failures listed after a pass; the rest are counted.
 MAX_LISTED_FAILURES = 20
-DAMAGED = "(damaged)"
+
+T = TypeVar("T")
+
+
+def _run(work: Callable[[Database, Settings], T]) -> T:
+    """Run a key operation, recording a denial and turning errors into messages."""
+    loaded = settings()
+    database = open_database(loaded)
+    try:
+        return work(database, loaded)
+    except AccessDenied as denied:
+        record_denial(database, caller(loaded), denied)
+        raise fail(denied) from denied
+    except ScutError as error:
+        raise fail(error) from error
 
 
 @keys_app.command("status")
 def status() -> None:
     """Print the master keys, the blobs sealed under each, and plaintext blobs."""
-    loaded = settings()
-    try:
-        keyring = load_keyring(loaded)
+
+    def work(database: Database, loaded: Settings) -> KeyStatus:
         with CountProgress(stderr, "Reading key files") as progress:
-            found = census(loaded.data_dir / "blobs", progress.update)
-        secrets = _secrets_by_key(open_database(loaded))
-    except ScutError as error:
-        raise fail(error) from error
+            return key_status(
+                database, loaded, caller=caller(loaded), progress=progress.update
+            )
+
+    found = _run(work)
+    keyring = found.keyring
     if keyring is None:
         stdout.print(
             "No master key yet: none is configured and there is no key file at "
@@ -65,8 +75,8 @@ def status() -> None:
         )
     else:
         stdout.print(f"Master keys from {escape(keyring.source)}:", soft_wrap=True)
-    stdout.print(_key_table(keyring, found, secrets))
-    _print_store_state(keyring, found)
+    stdout.print(_key_table(keyring, found.census, found.secrets_by_key))
+    _print_store_state(keyring, found.census)
 
 
 @keys_app.command("rotate")
@@ -87,138 +97,81 @@ def rotate(
     keys already under the new key are skipped and no further key is added.
     """
     loaded = settings()
-    try:
-        # The key file is read under the lock, so it is the one the last
-        # rotation wrote.
-        with maintenance_lock(loaded):
-            keyring = _required_keyring(loaded)
-            database = open_database(loaded)
-            if retire is None and not keyring.rotating:
-                keyring = add_master_key(keyring)
-                stderr.print(
-                    f"Added master key {keyring.current_id} as current. Back up "
-                    f"{escape(str(keyring.path))} now: blobs sealed from now on "
-                    "need it.",
-                    soft_wrap=True,
-                )
-            if keyring.rotating:
-                keyring = _rewrap(loaded, keyring, database)
-            if retire is not None:
-                _retire(loaded, keyring, database, retire)
-    except ScutError as error:
-        raise fail(error) from error
+    keyring = load_keyring(loaded) if retire is not None else None
+    # Retiring finishes an open rotation first, and adds no key.
+    if retire is None or (keyring is not None and keyring.rotating):
+        _rotate()
+    if retire is not None:
+        _retire(retire)
+
+
+def _rotate() -> None:
+    def work(database: Database, loaded: Settings) -> RotationResult:
+        with CountProgress(stderr, "Re-wrapping data keys") as progress:
+            return rotate_keys(
+                database, loaded, caller=caller(loaded), progress=progress.update
+            )
+
+    result = _run(work)
+    if result.added:
+        stderr.print(
+            f"Added master key {result.key_id} as current. Back up "
+            f"{escape(str(result.key_file))} now: blobs sealed from now on need it.",
+            soft_wrap=True,
+        )
+    report = result.rewrapped
+    stdout.print(
+        f"Re-wrapped {report.done} data keys under {result.key_id}; "
+        f"{report.skipped} were under it already; removed {report.removed} key "
+        f"files without a blob; re-sealed {result.resealed_secrets} user secrets."
+    )
+    if not result.finished:
+        _print_failures(report)
+        raise fail(
+            KeyringError(
+                f"{len(report.failures)} data keys could not be re-wrapped, so the "
+                "rotation is not finished; restore those key files and run "
+                "scut keys rotate again"
+            )
+        )
+
+
+def _retire(key_id: str) -> None:
+    def work(database: Database, loaded: Settings) -> RetireResult:
+        with CountProgress(stderr, "Checking key files") as progress:
+            return retire_key(
+                database,
+                loaded,
+                key_id,
+                caller=caller(loaded),
+                progress=progress.update,
+            )
+
+    retired = _run(work)
+    stdout.print(
+        f"Retired master key {key_id}; {escape(str(retired.key_file))} keeps "
+        f"{', '.join(retired.remaining)}.",
+        soft_wrap=True,
+    )
 
 
 @keys_app.command("seal-existing")
 def seal_existing() -> None:
     """Seal every plaintext blob of a store written before encryption, in place."""
-    loaded = settings()
-    try:
-        with maintenance_lock(loaded):
-            store = open_blob_store(loaded, fsync=True)
-            with CountProgress(stderr, "Sealing plaintext blobs") as progress:
-                report = store.seal_existing(progress.update)
-    except ScutError as error:
-        raise fail(error) from error
+
+    def work(database: Database, loaded: Settings) -> MaintenanceReport:
+        with CountProgress(stderr, "Sealing plaintext blobs") as progress:
+            return seal_existing_blobs(
+                database, loaded, caller=caller(loaded), progress=progress.update
+            )
+
+    report = _run(work)
     stdout.print(
         f"Sealed {report.done} plaintext blobs; {report.skipped} were sealed already."
     )
     if report.failures:
         _print_failures(report)
         raise typer.Exit(code=1)
-
-
-def _required_keyring(loaded: Settings) -> Keyring:
-    keyring = load_keyring(loaded)
-    if keyring is None:
-        raise KeyringError(
-            f"no master key is configured and there is no key file at "
-            f"{default_key_file()}; run scut ingest or scut keys seal-existing "
-            "once to create one"
-        )
-    return keyring
-
-
-def _rewrap(loaded: Settings, keyring: Keyring, database: Database) -> Keyring:
-    store = open_blob_store(loaded, fsync=True)
-    with CountProgress(stderr, "Re-wrapping data keys") as progress:
-        report = store.rewrap_keys(progress.update)
-    resealed = _reseal_secrets(database, keyring)
-    stdout.print(
-        f"Re-wrapped {report.done} data keys under {keyring.current_id}; "
-        f"{report.skipped} were under it already; removed {report.removed} key "
-        f"files without a blob; re-sealed {resealed} user secrets."
-    )
-    if report.failures:
-        _print_failures(report)
-        raise KeyringError(
-            f"{len(report.failures)} data keys could not be re-wrapped, so the "
-            "rotation is not finished; restore those key files and run "
-            "scut keys rotate again"
-        )
-    return finish_rotation(keyring)
-
-
-def _retire(
-    loaded: Settings, keyring: Keyring, database: Database, key_id: str
-) -> Keyring:
-    check_retirable(keyring, key_id)
-    if keyring.rotating:
-        raise KeyringError(
-            "a rotation is not finished; run scut keys rotate before retiring a key"
-        )
-    with CountProgress(stderr, "Checking key files") as progress:
-        found = census(loaded.data_dir / "blobs", progress.update)
-    key_files = found.key_files_by_key.get(key_id, 0)
-    secrets = _secrets_by_key(database).get(key_id, 0)
-    if key_files or secrets:
-        raise KeyringError(
-            f"master key {key_id!r} still wraps {key_files} data keys and seals "
-            f"{secrets} user secrets; run scut keys rotate first, with no ingest "
-            "running"
-        )
-    retired = retire_master_key(keyring, key_id)
-    stdout.print(
-        f"Retired master key {key_id}; {escape(str(retired.path))} keeps "
-        f"{', '.join(sorted(retired.keys))}.",
-        soft_wrap=True,
-    )
-    return retired
-
-
-def _secrets_by_key(database: Database) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    with database.session() as session:
-        for sealed in session.scalars(
-            select(User.totp_secret_sealed).where(User.totp_secret_sealed.is_not(None))
-        ):
-            try:
-                key_id = sealed_text_key_id(sealed or "")
-            except SealedTextError:
-                key_id = DAMAGED
-            counts[key_id] = counts.get(key_id, 0) + 1
-    return counts
-
-
-def _reseal_secrets(database: Database, keyring: Keyring) -> int:
-    """Seal every user's TOTP secret under the current key; return how many changed."""
-    changed = 0
-    with database.session() as session, session.begin():
-        users = session.scalars(
-            select(User).where(User.totp_secret_sealed.is_not(None))
-        ).all()
-        for user in users:
-            sealed = user.totp_secret_sealed or ""
-            try:
-                if sealed_text_key_id(sealed) == keyring.current_id:
-                    continue
-                user.totp_secret_sealed = seal_text(keyring, open_text(keyring, sealed))
-            except (SealedTextError, KeyringError) as error:
-                # The secret stays as it is, so retiring its key is rejected.
-                log.warning("TOTP secret of user %d not re-sealed: %s", user.id, error)
-                continue
-            changed += 1
-    return changed
 
 
 def _key_table(

@@ -2,7 +2,8 @@
 
 The command line (``scut keys``) calls these. Each is the operation
 ``keys.manage`` of the access matrix, so only an administrator (or the
-local operator) runs them. Each leaves an audit event with what it changed. Rotation, retiring and sealing take the maintenance lock of the
+local operator) runs them. Each leaves an audit event with what it
+changed. Rotation, retiring and sealing take the maintenance lock of the
 data directory, so two of them never run at once.
 """
 

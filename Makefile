@@ -8,6 +8,7 @@ demo:
 test:
 	scripts/bootstrap
 	scripts/ensure-postgres
+	scripts/ensure-chromium
 	.venv/bin/python -m pytest -n 2 -q
 
 bench:

@@ -30,14 +30,18 @@ POSTGRES_URL = os.environ.get(
 
 
 @pytest.fixture(autouse=True)
-def private_config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def private_config_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Point XDG_CONFIG_HOME at a folder of the test's own.
 
     Scut creates its master key and the audit signing key under
     ``$XDG_CONFIG_HOME/scut`` when none is configured; without this, tests
     would write keys into the real ``~/.config/scut`` of whoever runs them.
+    The folder lies outside ``tmp_path``, because tests use ``tmp_path`` as
+    a data directory and Scut rejects a master key kept inside that.
     """
-    folder = tmp_path / "config-home"
+    folder = tmp_path_factory.mktemp("config-home")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
     return folder
 

@@ -256,7 +256,8 @@ def test_first_import_counts(database: Database, tmp_path: Path, suffix: str) ->
         (6, "idnp"),
         (7, "article"),
     ]
-    assert report.rejected[0]["value"] == INVALID_IDNP
+    assert report.rejected[0]["value"] == "*********" + INVALID_IDNP[-4:]
+    assert INVALID_IDNP not in report.rejected[0]["reason"]
     assert "article is empty" in report.rejected[1]["reason"]
     with database.session() as session:
         batch = session.get_one(ConvictedImport, report.import_id)

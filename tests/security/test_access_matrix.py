@@ -19,11 +19,17 @@ from scut.security.caller import ROLES, Caller, local_operator
 EXPECTED: dict[str, str] = {
     "ingest.run": "SAV",
     "verification.read": "SAV",
+    "submissions.list": "SAV",
+    "statistics.read": "SAV",
+    "work.read": "AV",
     "match.run": "AV",
     "index.rebuild": "VD",
     "hashsets.import": "VD",
     "hashsets.remove": "VD",
     "hashsets.list": "AVD",
+    "hashsets.read": "AVD",
+    "geo.import": "VD",
+    "geo.read": "AV",
     "units.save": "D",
     "units.list": "AVD",
     "cases.open": "AV",
@@ -33,6 +39,8 @@ EXPECTED: dict[str, str] = {
     "cases.erase": "V",
     "media.list": "AV",
     "media.view": "AV",
+    "media.reveal": "AV",
+    "media.custody": "AVU",
     "media.categorise": "AV",
     "media.history": "AV",
     "media.conflicts": "AV",
@@ -56,6 +64,7 @@ EXPECTED: dict[str, str] = {
     "keys.manage": "D",
     "backup.run": "D",
     "restore.run": "D",
+    "store.verify": "VD",
     "audit.read": "U",
     "audit.verify": "UD",
 }
@@ -75,14 +84,24 @@ PERSONAL.add("cases.erase")
 SERVICE_MODULES = (
     "scut.cases.service",
     "scut.convicted.importer",
+    "scut.backup.service",
     "scut.erasure",
+    "scut.geo.service",
+    "scut.integrity",
+    "scut.hashsets.service",
+    "scut.ingest.service",
+    "scut.matching.service",
     "scut.media.categorise",
+    "scut.media.custody",
     "scut.media.lookup",
+    "scut.media.view",
+    "scut.overview.service",
     "scut.persons.search",
     "scut.persons.service",
     "scut.security.auth",
     "scut.series.service",
     "scut.storage.maintenance",
+    "scut.verification.service",
 )
 INTERNAL = {
     # Helpers of the key operations, which check their caller.
@@ -116,6 +135,8 @@ INTERNAL = {
     },
     "scut.media.categorise": {"check_category", "same_category"},
     "scut.media.lookup": {"resolve_media", "submission_media"},
+    # The building blocks of match_again and list_overlap.
+    "scut.matching.service": {"exhibits_for", "overlap_of_set"},
     "scut.series.service": {
         "find_series",
         "live_series",

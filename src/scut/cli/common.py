@@ -5,25 +5,36 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
+import logging
 import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
 
 from scut.db.session import Database
 from scut.errors import ScutError
-from scut.security.access import AccessDenied
+from scut.security.access import AccessDenied, record_denial
 from scut.security.caller import Caller, local_operator
 from scut.settings import Settings, get_settings
 from scut.verification.render import terminal_text
 
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
 stdout = Console()
 stderr = Console(stderr=True)
+
+# The databases this command opened, with their settings, for the anchor
+# written when it ends.
+_opened: list[tuple[Database, Settings]] = []
 
 # The analyst the command acts for: --analyst, else the operating-system
 # account that runs it.
@@ -102,14 +113,70 @@ def open_database(loaded: Settings) -> Database:
     """Open the database, bring its schema up to date, and anchor the audit log.
 
     An anchor of the audit chain is written after each commit that reaches
-    a multiple of ``audit_anchor_interval`` events.
+    a multiple of ``audit_anchor_interval`` events, and by close_databases
+    when the command ends.
     """
     from scut.security.audit import install_auto_anchor
 
     database = Database(loaded)
     database.upgrade()
     install_auto_anchor(database, loaded)
+    _opened.append((database, loaded))
     return database
+
+
+def close_databases() -> None:
+    """Anchor the audit events of this command, then close its databases.
+
+    The command line runs it when a command ends, after its last commit, so
+    that a rewrite of the whole log right after a command is caught. A
+    failure to anchor is logged, not raised, because the command's work is
+    committed and the next command's anchor covers its events.
+    """
+    from scut.security.audit import anchor_if_due
+
+    while _opened:
+        database, loaded = _opened.pop()
+        try:
+            with database.session() as session:
+                anchor_if_due(session, loaded)
+        except (OSError, SQLAlchemyError, ScutError) as error:
+            log.error(
+                "Could not anchor the audit log of %s: %s", loaded.data_dir, error
+            )
+        finally:
+            database.dispose()
+
+
+def call_service(loaded: Settings, work: Callable[[Database, Caller], T]) -> T:
+    """Run ``work`` on the database as the local operator, ending on a Scut error.
+
+    For service operations that open their own transactions. A denied call
+    is recorded in the audit log before the command ends.
+    """
+    try:
+        who = caller(loaded)
+        database = open_database(loaded)
+        try:
+            return work(database, who)
+        except AccessDenied as denied:
+            raise deny(database, who, denied) from denied
+    except ScutError as error:
+        raise fail(error) from error
+
+
+def deny(database: Database, who: Caller, denied: AccessDenied) -> typer.Exit:
+    """Record a denied call in the audit log; return the exit that ends the command.
+
+    Call it after the call's transaction has rolled back. A denial that
+    cannot be recorded is logged, and the command still ends with the
+    denial.
+    """
+    try:
+        record_denial(database, who, denied)
+    except (SQLAlchemyError, ScutError) as error:
+        log.error("Could not record the denial of %s: %s", denied.operation, error)
+    return fail(denied)
 
 
 def fail(error: ScutError) -> typer.Exit:

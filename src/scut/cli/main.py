@@ -15,24 +15,35 @@ from rich.markup import escape
 from sqlalchemy import make_url
 
 from scut.cli.audit import audit_app, db_grants
+from scut.cli.backup import backup_app, check_blob_store
+from scut.cli.common import call_service as _call_service
+from scut.cli.common import (
+    close_databases,
+    set_actor,
+    set_justification,
+    stderr,
+    stdout,
+)
 from scut.cli.common import fail as _fail
 from scut.cli.common import open_database as _open_database
 from scut.cli.common import parse_date as _parse_date
 from scut.cli.common import required as _required
-from scut.cli.common import set_actor, set_justification, stderr, stdout
 from scut.cli.common import settings as _settings
+from scut.cli.geo import geo_app
 from scut.cli.keys import keys_app
 from scut.cli.persons import convicted_app, persons_app
 from scut.cli.records import cases_app, media_app, series_app, units_app
 from scut.cli.users import users_app
+from scut.cli.web import serve
 from scut.db.session import Database
 from scut.errors import ScutError
 from scut.ingest.records import Origin
 from scut.ingest.summary import IngestSummary
+from scut.security.caller import Caller
 from scut.settings import Settings
 
 if TYPE_CHECKING:
-    from scut.matching.rematch import RematchReport
+    from scut.matching.service import MatchRun
 
 app = typer.Typer(
     help="Scut: ingest seized media and match it against known material.",
@@ -58,13 +69,17 @@ app.add_typer(convicted_app, name="convicted")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(geo_app, name="geo")
+app.add_typer(backup_app)
 db_app.command("grants")(db_grants)
+app.command("serve")(serve)
 
 log = logging.getLogger(__name__)
 
 
 @app.callback()
 def main(
+    context: typer.Context,
     log_level: Annotated[
         str, typer.Option(help="Log level: DEBUG, INFO, WARNING or ERROR.")
     ] = "WARNING",
@@ -86,6 +101,8 @@ def main(
     """Scut's commands. Settings come from SCUT_* environment variables."""
     set_actor(analyst)
     set_justification(justification)
+    # After the command's last commit: anchor its audit events.
+    context.call_on_close(close_databases)
     logging.basicConfig(
         level=log_level.upper(),
         format="%(name)s: %(message)s",
@@ -136,10 +153,12 @@ def ingest(
     )
     settings = _settings(workers)
     try:
-        database = _open_database(settings)
-        summary = _run_ingest(database, settings, paths, origin, as_json)
-    except ScutError as error:
-        raise _fail(error) from error
+        summary = _call_service(
+            settings,
+            lambda database, who: _run_ingest(
+                database, settings, paths, origin, as_json, who
+            ),
+        )
     except KeyboardInterrupt:
         stderr.print("Interrupted; run the same command again to finish the ingest.")
         raise typer.Exit(code=130) from None
@@ -152,16 +171,22 @@ def _run_ingest(
     paths: list[Path],
     origin: Origin,
     as_json: bool,
+    who: Caller,
 ) -> IngestSummary:
     from scut.cli.progress import IngestProgress
-    from scut.ingest.pipeline import IngestJob
+    from scut.ingest.service import ingest
 
-    job = IngestJob(database, settings, paths, origin)
-    job.prepare()  # a wrong source or exhibit fails before the bar is drawn
-    if as_json and not stderr.is_terminal:
-        return job.run()
-    with IngestProgress(stderr) as progress:
-        return job.run(progress)
+    # The service opens the bar after the caller, the sources and the
+    # exhibit are checked, so those errors come before the bar is drawn.
+    quiet = as_json and not stderr.is_terminal
+    return ingest(
+        database,
+        settings,
+        paths,
+        origin,
+        caller=who,
+        display=None if quiet else lambda: IngestProgress(stderr),
+    )
 
 
 def _print_result(summary: IngestSummary, as_json: bool) -> None:
@@ -190,25 +215,31 @@ def demo(
 ) -> None:
     """Generate benign demo evidence and demo hash sets, ingest it, verify it."""
     from scut.demo.generate import generate_demo
-    from scut.hashsets.importer import import_hash_set
+    from scut.demo.geo import load_demo_geography
+    from scut.hashsets.service import import_set
     from scut.verification import render
-    from scut.verification.report import build_report
+    from scut.verification.report import VerificationReport
+    from scut.verification.service import read_result
 
     settings = _settings(workers)
     target = destination or settings.data_dir / "demo"
-    try:
-        database = _open_database(settings)
+
+    def work(
+        database: Database, who: Caller
+    ) -> tuple[IngestSummary, VerificationReport]:
         evidence = generate_demo(target, overwrite=True)
-        import_hash_set(
+        import_set(
             database,
             evidence.known_vics,
+            caller=who,
             name="demo-known",
             kind="known-abuse",
             source="scut demo (stand-in for a Project VIC list)",
         )
-        import_hash_set(
+        import_set(
             database,
             evidence.known_good_list,
+            caller=who,
             name="demo-known-good",
             kind="known-good",
             fmt="plain",
@@ -216,11 +247,12 @@ def demo(
         )
         origin = Origin(case="DEMO-1", exhibit="phone-1", unit="Demo Police Unit")
         summary = _run_ingest(
-            database, settings, [evidence.evidence_dir], origin, as_json
+            database, settings, [evidence.evidence_dir], origin, as_json, who
         )
-        report = build_report(database, summary.submission)
-    except ScutError as error:
-        raise _fail(error) from error
+        return summary, read_result(database, summary.submission, caller=who)
+
+    summary, report = _call_service(settings, work)
+    stderr.print(escape(_call_service(settings, load_demo_geography)), soft_wrap=True)
     if as_json:
         result = {
             "ingest": dataclasses.asdict(summary),
@@ -264,18 +296,21 @@ def hashsets_import(
 ) -> None:
     """Import a hash set file, streaming it with a progress bar."""
     from scut.cli.progress import ByteProgress
-    from scut.hashsets.importer import import_hash_set
+    from scut.hashsets.importer import ImportReport
+    from scut.hashsets.service import import_set
 
     settings = _settings()
+    set_name = _required(name, "--name")
     if not path.is_file():
         raise _fail(ScutError(f"hash set file not found: {path}"))
-    try:
-        database = _open_database(settings)
+
+    def work(database: Database, who: Caller) -> ImportReport:
         with ByteProgress(stderr, f"Importing {path.name}") as progress:
-            report = import_hash_set(
+            return import_set(
                 database,
                 path,
-                name=_required(name, "--name"),
+                caller=who,
+                name=set_name,
                 kind=kind,
                 fmt=fmt,
                 algorithm=algorithm,
@@ -283,8 +318,8 @@ def hashsets_import(
                 version=version,
                 progress=progress.update,
             )
-    except ScutError as error:
-        raise _fail(error) from error
+
+    report = _call_service(settings, work)
     noun = "hash" if report.entries == 1 else "hashes"
     stdout.print(
         f"Hash set {escape(report.name)} ({report.kind}, {report.format}): "
@@ -304,7 +339,7 @@ def hashsets_list() -> None:
     """List the hash sets and their sizes."""
     from rich.table import Table
 
-    from scut.hashsets.importer import list_hash_sets
+    from scut.hashsets.service import list_sets
     from scut.verification.render import terminal_text
 
     table = Table(title="Hash sets")
@@ -315,7 +350,10 @@ def hashsets_list() -> None:
         table.add_column(column, justify="right")
     table.add_column("version", overflow="fold")
     table.add_column("imported", no_wrap=True)
-    for row in list_hash_sets(_open_database(_settings())):
+    rows = _call_service(
+        _settings(), lambda database, who: list_sets(database, caller=who)
+    )
+    for row in rows:
         table.add_row(
             terminal_text(row.name),
             row.kind,
@@ -334,12 +372,11 @@ def hashsets_remove(
     name: Annotated[str, typer.Argument(help="Name of the hash set to remove.")],
 ) -> None:
     """Remove a hash set; `scut match` then renews the verdicts it gave."""
-    from scut.hashsets.importer import remove_hash_set
+    from scut.hashsets.service import remove_set
 
-    try:
-        removed = remove_hash_set(_open_database(_settings()), name)
-    except ScutError as error:
-        raise _fail(error) from error
+    removed = _call_service(
+        _settings(), lambda database, who: remove_set(database, name, caller=who)
+    )
     stdout.print(f"Removed hash set {escape(name)} with {removed} hashes")
     stdout.print(
         "Verdicts it gave stand until matched again: scut match --all "
@@ -368,18 +405,24 @@ def match(
     ] = None,
 ) -> None:
     """Match recorded files again against the hash sets and all other media."""
-    from scut.matching.service import exhibits_for, overlap_of_set
+    from scut.matching.service import list_overlap
 
     settings = _settings()
-    try:
-        database = _open_database(settings)
-        if hash_set is not None:
-            _print_overlap(overlap_of_set(database, hash_set))
-            return
-        exhibit_ids = exhibits_for(database, submission or [], case, everything)
-        report = _run_rematch(database, settings, exhibit_ids)
-    except ScutError as error:
-        raise _fail(error) from error
+    if hash_set is not None:
+        _print_overlap(
+            _call_service(
+                settings,
+                lambda database, who: list_overlap(database, hash_set, caller=who),
+            )
+        )
+        return
+    run = _call_service(
+        settings,
+        lambda database, who: _run_rematch(
+            database, settings, who, submission or [], case, everything
+        ),
+    )
+    report = run.report
     stdout.print(
         f"Matched {report.files} files again; {report.changed} verdicts changed"
     )
@@ -388,13 +431,26 @@ def match(
 
 
 def _run_rematch(
-    database: Database, settings: Settings, exhibit_ids: list[int]
-) -> RematchReport:
+    database: Database,
+    settings: Settings,
+    who: Caller,
+    submissions: list[int],
+    case: str | None,
+    everything: bool,
+) -> MatchRun:
     from scut.cli.progress import CountProgress
-    from scut.matching.rematch import rematch
+    from scut.matching.service import match_again
 
     with CountProgress(stderr, "Matching") as progress:
-        return rematch(database, settings, exhibit_ids, progress.update)
+        return match_again(
+            database,
+            settings,
+            caller=who,
+            submissions=submissions,
+            case=case,
+            everything=everything,
+            progress=progress.update,
+        )
 
 
 def _print_overlap(rows: list[dict[str, object]]) -> None:
@@ -417,7 +473,21 @@ def _print_overlap(rows: list[dict[str, object]]) -> None:
 
 @app.command()
 def verify(
-    submission: Annotated[int, typer.Argument(help="Submission number.")],
+    submission: Annotated[
+        int | None, typer.Argument(help="Submission number; or use --blobs.")
+    ] = None,
+    blobs: Annotated[
+        bool,
+        typer.Option(
+            "--blobs",
+            help="Instead, re-hash every stored original against its media row "
+            "and decrypt every thumbnail; exit status 1 on any problem.",
+        ),
+    ] = False,
+    sample: Annotated[
+        int | None,
+        typer.Option(min=1, help="With --blobs: re-hash this many media at random."),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result as JSON on stdout.")
     ] = False,
@@ -428,12 +498,23 @@ def verify(
         Path | None, typer.Option(help="Also write the result as a PDF file here.")
     ] = None,
 ) -> None:
-    """Print the verification result of a submission for the unit that sent it."""
+    """Print the verification result of a submission, or check the blob store."""
     from scut.verification import render
-    from scut.verification.report import build_report
+    from scut.verification.service import read_result
 
+    if blobs or sample is not None:
+        if not blobs:
+            raise typer.BadParameter("--sample applies to --blobs only")
+        check_blob_store(submission, sample, as_json, [html, pdf])
+        return
+    if submission is None:
+        raise typer.BadParameter("give a SUBMISSION number, or --blobs")
+
+    report = _call_service(
+        _settings(),
+        lambda database, who: read_result(database, submission, caller=who),
+    )
     try:
-        report = build_report(_open_database(_settings()), submission)
         if html is not None:
             html.write_text(render.to_html(report), encoding="utf-8")
         if pdf is not None:
@@ -456,15 +537,13 @@ def index_rebuild() -> None:
     """Build the PDQ index anew from the database."""
     import time
 
-    from scut.matching.index import IndexStore
+    from scut.matching.service import rebuild_index
 
     settings = _settings()
     started = time.monotonic()
-    try:
-        store = IndexStore(_open_database(settings), settings)
-        index = store.rebuild()
-    except ScutError as error:
-        raise _fail(error) from error
+    index = _call_service(
+        settings, lambda database, who: rebuild_index(database, settings, caller=who)
+    )
     stdout.print(
         f"PDQ index rebuilt: {len(index)} hashes, {index.kind}, "
         f"{time.monotonic() - started:.1f} s"

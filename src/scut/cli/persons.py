@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from scut.cli.common import caller, fail, parse_date, print_json, stderr, stdout, text
 from scut.cli.records import JsonOption, run
 from scut.errors import ScutError
+from scut.persons.idnp import mask_idnp, mask_in_text
 
 persons_app = typer.Typer(
     help="Victims, offenders, suspects, convicted persons and witnesses.",
@@ -80,6 +81,34 @@ def _show_person(view: dict[str, Any]) -> None:
                 f"{conviction['registry']}, linked by {conviction['link']})"
             )
         )
+
+
+def _masked_change(detail: dict[str, Any]) -> dict[str, Any]:
+    """Return a change record with the old and new IDNP masked, as lists show them."""
+    if not isinstance(detail.get("idnp"), list):
+        return detail
+    masked = [mask_idnp(value) if value else value for value in detail["idnp"]]
+    return {**detail, "idnp": masked}
+
+
+def _masked_rejection(item: dict[str, Any]) -> dict[str, Any]:
+    """Return a rejected row of a stored report with a rejected IDNP masked.
+
+    Imports mask it before they store the report, so this covers reports
+    stored by earlier versions.
+    """
+    if item.get("field") != "idnp":
+        return item
+    value = item.get("value")
+    return {
+        **item,
+        "value": mask_idnp(value) if value else value,
+        "reason": mask_in_text(str(item.get("reason", "")), value),
+    }
+
+
+def _idnp_note(side: dict[str, Any]) -> str:
+    return f", IDNP {side['idnp']}" if side.get("idnp") else ""
 
 
 @persons_app.command("add")
@@ -157,7 +186,12 @@ def persons_history(person: PersonArgument, as_json: JsonOption = False) -> None
     """Show every change of a person record: who, when and what."""
     from scut.persons.service import person_history
 
-    events = run(lambda session: person_history(session, person, caller=caller()))
+    events = [
+        {**event, "detail": _masked_change(event["detail"])}
+        for event in run(
+            lambda session: person_history(session, person, caller=caller())
+        )
+    ]
     if as_json:
         print_json(events)
         return
@@ -209,7 +243,7 @@ def persons_update(
     )
     if not changed:
         stdout.print("Nothing changed")
-    for name, (before, after) in changed.items():
+    for name, (before, after) in _masked_change(changed).items():
         stdout.print(text(f"{name}: {before or '-'} -> {after or '-'}"))
 
 
@@ -396,13 +430,15 @@ def persons_search(
         print_json(hits)
         return
     table = Table(title=f"{len(hits)} persons")
-    for column in ("no.", "name", "born", "categories", "matched spelling", "how"):
+    columns = ("no.", "name", "born", "IDNP", "categories", "matched spelling", "how")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for hit in hits:
         table.add_row(
             text(hit["person_id"]),
             text(hit["name"]),
             text(hit["birth_date"] or ""),
+            text(hit["idnp"] or ""),
             text(", ".join(hit["categories"])),
             text(hit["matched"]),
             text("; ".join(hit["how"])),
@@ -542,7 +578,9 @@ def convicted_report(
             "started_at": batch.started_at,
             "finished_at": batch.finished_at,
             "counts": batch.counts,
-            "rejected": batch.rejected.get("rows", []),
+            "rejected": [
+                _masked_rejection(item) for item in batch.rejected.get("rows", [])
+            ],
         }
 
     print_json(run(work))
@@ -635,9 +673,13 @@ def convicted_review(
         table.add_row(
             text(entry["review"]),
             text(f"{entry['probability']:.2f}"),
-            text(f"{row['name']}, born {row['birth_date'] or '?'} ({row['registry']})"),
             text(
-                f"{person['id']}: {person['name']}, born {person['birth_date'] or '?'}"
+                f"{row['name']}, born {row['birth_date'] or '?'}{_idnp_note(row)} "
+                f"({row['registry']})"
+            ),
+            text(
+                f"{person['id']}: {person['name']}, born "
+                f"{person['birth_date'] or '?'}{_idnp_note(person)}"
             ),
             text("; ".join(f"{key} {value}" for key, value in entry["levels"].items())),
         )

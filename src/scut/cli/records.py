@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
@@ -361,6 +362,89 @@ def media_history(
             "yes" if line["conflict"] else "",
         )
     stdout.print(table)
+
+
+MediaReference = Annotated[
+    str, typer.Argument(help="Media number or SHA-256 prefix (8 hex digits or more).")
+]
+
+
+@media_app.command("show")
+def media_show(media: MediaReference, as_json: JsonOption = False) -> None:
+    """Show a media: hashes, metadata, where it was found, matches and category.
+
+    The view is recorded in the audit log.
+    """
+    from scut.cli.media_output import print_detail
+    from scut.media.lookup import resolve_media
+    from scut.media.view import media_detail
+
+    def work(session: Session) -> dict[str, Any]:
+        (media_id,) = resolve_media(session, [media])
+        return dataclasses.asdict(media_detail(session, media_id, caller=caller()))
+
+    detail = run(work)
+    if as_json:
+        print_json(detail)
+        return
+    print_detail(detail)
+
+
+@media_app.command("custody")
+def media_custody(media: MediaReference, as_json: JsonOption = False) -> None:
+    """Show a media's chain of custody: received, ingested, categorised, viewed."""
+    from scut.cli.media_output import print_custody
+    from scut.media.custody import custody_history
+    from scut.media.lookup import resolve_media
+
+    def work(session: Session) -> tuple[int, list[dict[str, Any]]]:
+        (media_id,) = resolve_media(session, [media])
+        events = custody_history(session, media_id, caller=caller())
+        return media_id, [dataclasses.asdict(event) for event in events]
+
+    media_id, events = run(work)
+    if as_json:
+        print_json(events)
+        return
+    print_custody(media_id, events)
+
+
+@media_app.command("thumbnail")
+def media_thumbnail(
+    media: MediaReference,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="A new file for the thumbnail (JPEG), readable by you only; an "
+            "existing file is never overwritten.",
+        ),
+    ],
+) -> None:
+    """Reveal a media's thumbnail unblurred into a file; the reveal is audited.
+
+    A video's thumbnail is its strip of frames.
+    """
+    from scut.cli.media_output import new_private_file
+    from scut.media.lookup import resolve_media
+    from scut.media.view import reveal_thumbnail
+    from scut.storage import open_blob_store
+
+    loaded = settings()
+
+    def work(session: Session) -> bytes:
+        (media_id,) = resolve_media(session, [media])
+        store = open_blob_store(loaded)
+        return reveal_thumbnail(session, store, media_id, caller=caller())
+
+    try:
+        # The file is created before the reveal, so a reveal is recorded
+        # only when its bytes have somewhere to go.
+        with new_private_file(out) as handle:
+            handle.write(run(work))
+    except ScutError as error:
+        raise fail(error) from error
+    stdout.print(text(f"Thumbnail written to {out}"))
 
 
 # -- series ----------------------------------------------------------------

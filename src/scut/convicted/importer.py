@@ -17,7 +17,8 @@ person takes the category "convicted", the row's address, and its spelling
 of the name when it differs. The whole file is one transaction: a failure
 stores nothing. Rejected rows, including those with a value longer than
 its column or a name without letters, are reported with their row number,
-field and reason.
+field and reason. The report and the review queue show IDNPs with their
+last four digits only.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from scut.errors import ScutError
 from scut.persons import names
 from scut.persons import service as persons
 from scut.persons.dates import PartialDate, parse_partial_date
+from scut.persons.idnp import mask_idnp, mask_in_text
 from scut.persons.linkage import (
     LINKED,
     REVIEW,
@@ -776,6 +778,7 @@ def open_reviews(
                 "birth_date": conviction.birth_date,
                 "birth_place": conviction.birth_place,
                 "registry": conviction.source_registry,
+                "idnp": _masked(conviction.idnp),
             },
             "person": {
                 "id": person.id,
@@ -786,6 +789,7 @@ def open_reviews(
                 ),
                 "birth_date": persons.birth_text(person),
                 "birth_place": person.birth_place,
+                "idnp": _masked(person.idnp),
             },
             "levels": item.levels,
         }
@@ -876,6 +880,11 @@ def import_history(
             select(ConvictedImport).order_by(ConvictedImport.id.desc()).limit(limit)
         )
     )
+
+
+def _masked(idnp: str | None) -> str | None:
+    """Return an IDNP with only its last four digits, as lists show it."""
+    return mask_idnp(idnp) if idnp else None
 
 
 def _row_of(conviction: Conviction) -> ConvictedRow:
@@ -984,6 +993,12 @@ def _reject(
     reason: str,
 ) -> None:
     report.rejected_count += 1
+    if field_name == "idnp":
+        # Every reader of the report gets its rows, so a rejected IDNP, even
+        # a mistyped one, keeps only its last four digits. The row number
+        # finds the row in the file.
+        reason = mask_in_text(reason, value)
+        value = mask_idnp(value) if value else value
     if len(report.rejected) < MAX_STORED_REJECTIONS:
         report.rejected.append(
             {"row": row_number, "field": field_name, "value": value, "reason": reason}

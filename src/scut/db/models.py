@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -745,3 +746,101 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     previous_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class GeoImport(Base):
+    """One import of map reference data: a boundary file or a gazetteer."""
+
+    __tablename__ = "geo_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # boundaries or gazetteer; an import replaces the data of its kind.
+    kind: Mapped[str] = mapped_column(String(20))
+    # geojson, geonames-postal or geonames-places.
+    format: Mapped[str] = mapped_column(String(30))
+    file_name: Mapped[str] = mapped_column(Text)
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    # Features or data lines read, stored and rejected.
+    rows_read: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    stored: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rejected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Rejected rows with their line or feature number and reason, places
+    # outside every area, repaired polygons and skipped rows
+    # (scut.geo.importer.ImportReport.as_dict).
+    report: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    imported_at: Mapped[dt.datetime] = mapped_column(
+        default=utc_now, server_default=func.now()
+    )
+    actor: Mapped[str] = mapped_column(String(200))
+
+
+class GeoArea(Base):
+    """An administrative area of the loaded boundary file, such as a raion."""
+
+    __tablename__ = "geo_areas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # ISO 3166-2 code, such as MD-CU.
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    # The name as the file gives it, and its key (scut.geo.keys.place_key).
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), index=True)
+    # Administrative level: 1 for raions and municipalities.
+    level: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # GeoJSON Polygon or MultiPolygon in WGS84 longitude and latitude.
+    geometry: Mapped[str] = mapped_column(Text)
+    # Bounding box in degrees, to find the candidate areas of a point in SQL.
+    min_longitude: Mapped[float] = mapped_column(Float)
+    min_latitude: Mapped[float] = mapped_column(Float)
+    max_longitude: Mapped[float] = mapped_column(Float)
+    max_latitude: Mapped[float] = mapped_column(Float)
+    import_id: Mapped[int] = mapped_column(ForeignKey("geo_imports.id"), index=True)
+
+
+class GeoPlace(Base):
+    """A populated place of the loaded gazetteer, with the area it lies in."""
+
+    __tablename__ = "geo_places"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Keys of scut.geo.keys: the name's key, the key without a postal sector
+    # number ("soroca" for "Soroca 4"), and the loose key of the latter.
+    name_key: Mapped[str] = mapped_column(String(200), index=True)
+    locality_key: Mapped[str] = mapped_column(String(200), index=True)
+    loose_key: Mapped[str] = mapped_column(String(200), index=True)
+    # ISO 3166-1 alpha-2 code of the place's state, as the file gives it.
+    country: Mapped[str] = mapped_column(String(2), default="", server_default="")
+    # First-level division as the file gives it; GeoNames' names carry typos,
+    # so area_id comes from the coordinates instead.
+    admin_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    admin_code: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    # The area containing the coordinates; None when no boundaries are loaded
+    # or the point lies outside all of them.
+    area_id: Mapped[int | None] = mapped_column(
+        ForeignKey("geo_areas.id", ondelete="SET NULL"), index=True
+    )
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    # GeoNames' accuracy of the coordinates: 1 estimated to 6 centroid.
+    accuracy: Mapped[int | None] = mapped_column(Integer)
+    # From the main GeoNames export only.
+    geonames_id: Mapped[int | None] = mapped_column(BigInteger)
+    feature_code: Mapped[str | None] = mapped_column(String(10))
+    population: Mapped[int | None] = mapped_column(BigInteger)
+    import_id: Mapped[int] = mapped_column(ForeignKey("geo_imports.id"), index=True)
+
+
+class GeoPlaceName(Base):
+    """Another name of a gazetteer place, in another language or script."""
+
+    __tablename__ = "geo_place_names"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    place_id: Mapped[int] = mapped_column(
+        ForeignKey("geo_places.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), index=True)
+    loose_key: Mapped[str] = mapped_column(String(200), index=True)

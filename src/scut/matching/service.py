@@ -1,9 +1,16 @@
-"""Choosing what to match again, and comparing hash sets with each other."""
+"""Matching again, rebuilding the PDQ index, and comparing hash sets.
+
+match_again, rebuild_index and list_overlap are the declared operations
+that the command line and the web application call. exhibits_for and
+overlap_of_set, like rematch and IndexStore, check no caller: they are
+building blocks for those operations and for the tests.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
@@ -12,11 +19,104 @@ from sqlalchemy.orm import aliased
 from scut.db.models import Case, Exhibit, HashEntry, HashSet, Submission
 from scut.db.session import Database
 from scut.errors import ConfigurationError
+from scut.matching.index import IndexStore, PdqIndex
+from scut.matching.rematch import RematchProgress, RematchReport, rematch
+from scut.security.access import Target, argument, operation
+from scut.security.caller import Caller
+from scut.settings import Settings
 
 log = logging.getLogger(__name__)
 
 # Rows listed by overlap_of_set.
 MAX_OVERLAP_ROWS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRun:
+    """The submissions and exhibits of one match_again call, with its counts."""
+
+    submissions: list[int]
+    exhibits: int
+    report: RematchReport
+
+
+def _selection_target(
+    *_: Any,
+    submissions: Sequence[int] = (),
+    case: str | None = None,
+    everything: bool = False,
+    **__: Any,
+) -> Target:
+    return Target(
+        "submission", list(submissions), detail={"case": case, "all": everything}
+    )
+
+
+def _match_target(
+    result: MatchRun,
+    *_: Any,
+    case: str | None = None,
+    everything: bool = False,
+    **__: Any,
+) -> Target:
+    return Target(
+        "submission",
+        result.submissions,
+        detail={
+            "case": case,
+            "all": everything,
+            "exhibits": result.exhibits,
+            "files": result.report.files,
+            "changed": result.report.changed,
+            "by_verdict": dict(result.report.by_verdict),
+        },
+    )
+
+
+@operation("match.run", before=_selection_target, after=_match_target)
+def match_again(
+    database: Database,
+    settings: Settings,
+    *,
+    caller: Caller,
+    submissions: Sequence[int] = (),
+    case: str | None = None,
+    everything: bool = False,
+    progress: RematchProgress | None = None,
+) -> MatchRun:
+    """Draw again the verdicts of the named submissions, case, or every file.
+
+    Raises ConfigurationError when nothing is named or a name is unknown.
+    """
+    exhibit_ids = exhibits_for(database, submissions, case, everything)
+    report = rematch(database, settings, exhibit_ids, progress)
+    return MatchRun(_submissions_of(database, exhibit_ids), len(exhibit_ids), report)
+
+
+def _submissions_of(database: Database, exhibit_ids: list[int]) -> list[int]:
+    found: set[int] = set()
+    with database.session() as session:
+        # In chunks, because SQLite limits the parameters of one statement.
+        for start in range(0, len(exhibit_ids), 1000):
+            chunk = exhibit_ids[start : start + 1000]
+            found.update(
+                session.scalars(
+                    select(Exhibit.submission_id).where(Exhibit.id.in_(chunk))
+                )
+            )
+    return sorted(found)
+
+
+def _index_target(result: PdqIndex, *_: Any, **__: Any) -> Target:
+    return Target("pdq_index", detail={"hashes": len(result), "kind": result.kind})
+
+
+@operation("index.rebuild", after=_index_target)
+def rebuild_index(
+    database: Database, settings: Settings, *, caller: Caller
+) -> PdqIndex:
+    """Build the PDQ index anew from the database and save it; return it."""
+    return IndexStore(database, settings).rebuild()
 
 
 def exhibits_for(
@@ -54,6 +154,14 @@ def exhibits_for(
                 conditions.append(Exhibit.case_id == case_id)
             statement = statement.where(or_(*conditions))
         return list(session.scalars(statement))
+
+
+@operation("hashsets.read", before=argument("hash_set"))
+def list_overlap(
+    database: Database, name: str, *, caller: Caller
+) -> list[dict[str, Any]]:
+    """Return the entries of set ``name`` that other sets hold, as overlap_of_set."""
+    return overlap_of_set(database, name)
 
 
 def overlap_of_set(database: Database, name: str) -> list[dict[str, Any]]:

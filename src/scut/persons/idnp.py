@@ -10,6 +10,8 @@ computes it. The number encodes neither the birth date nor the sex.
 
 from __future__ import annotations
 
+import re
+
 from stdnum.md import idno
 
 from scut.errors import ScutError
@@ -17,6 +19,8 @@ from scut.errors import ScutError
 LENGTH = 13
 # First digits of personal numbers; 1 starts an organisation's IDNO.
 PERSON_PREFIXES = ("0", "2")
+# A run of this many digits or more may be an IDNP or most of one.
+_DIGIT_RUN = re.compile(r"[0-9]{5,}")
 
 
 class InvalidIdnp(ScutError):
@@ -75,6 +79,18 @@ def mask_idnp(value: str, visible: int = 4) -> str:
     if visible <= 0:
         return "*" * len(value)
     return "*" * max(len(value) - visible, 0) + value[-visible:]
+
+
+def mask_in_text(text: str, value: str | None = None) -> str:
+    """Return ``text`` with ``value`` and every run of five or more digits masked.
+
+    For messages that quote a value given as an IDNP, valid or mistyped,
+    such as the reason a row of a list was rejected. ``value`` is replaced
+    whole first, so digits typed in groups are masked together.
+    """
+    if value:
+        text = text.replace(value, mask_idnp(value))
+    return _DIGIT_RUN.sub(lambda found: mask_idnp(found.group()), text)
 
 
 def quoted(value: str) -> str:

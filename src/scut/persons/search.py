@@ -37,7 +37,7 @@ from scut.db.models import Person, PersonCategory, PersonName
 from scut.errors import ScutError
 from scut.persons import names
 from scut.persons.dates import InvalidDate, PartialDate, parse_partial_date
-from scut.persons.idnp import InvalidIdnp, validate_idnp
+from scut.persons.idnp import InvalidIdnp, mask_idnp, validate_idnp
 from scut.persons.service import CATEGORIES
 from scut.security.access import operation
 from scut.security.caller import Caller
@@ -102,6 +102,9 @@ class SearchHit:
     how: list[str] = field(default_factory=list)
     birth_date: str | None = None
     categories: list[str] = field(default_factory=list)
+    # The IDNP with only its last four digits. The full number shows only
+    # in the person's own record, an audited read of one person.
+    idnp: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -581,6 +584,7 @@ def _hits(session: Session, ranked: list[tuple[int, _Best]]) -> list[SearchHit]:
                 Person.birth_year,
                 Person.birth_month,
                 Person.birth_day,
+                Person.idnp,
             ).where(Person.id.in_(ids))
         )
     }
@@ -608,6 +612,7 @@ def _hits(session: Session, ranked: list[tuple[int, _Best]]) -> list[SearchHit]:
                 how=best.how,
                 birth_date=str(birth) if birth else None,
                 categories=sorted(held.get(person_id, [])),
+                idnp=mask_idnp(person.idnp) if person.idnp else None,
             )
         )
     return hits

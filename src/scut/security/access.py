@@ -75,12 +75,28 @@ MATRIX: Mapping[str, Rule] = {
     # Material sent by units, and its verification result.
     "ingest.run": _rule(SUBMITTER, ANALYST, SUPERVISOR, unit_scoped=True),
     "verification.read": _rule(SUBMITTER, ANALYST, SUPERVISOR, unit_scoped=True),
+    # Dashboard summaries: submissions listed without officers, counts and
+    # the work waiting. They show no media and no personal data.
+    "submissions.list": _rule(
+        SUBMITTER, ANALYST, SUPERVISOR, unit_scoped=True, audited=False
+    ),
+    "statistics.read": _rule(
+        SUBMITTER, ANALYST, SUPERVISOR, unit_scoped=True, audited=False
+    ),
+    "work.read": _rule(ANALYST, SUPERVISOR, audited=False),
     "match.run": _rule(ANALYST, SUPERVISOR),
     "index.rebuild": _rule(ADMIN, SUPERVISOR),
     # Known-hash sets.
     "hashsets.import": _rule(ADMIN, SUPERVISOR),
     "hashsets.remove": _rule(ADMIN, SUPERVISOR),
     "hashsets.list": _rule(ADMIN, ANALYST, SUPERVISOR, audited=False),
+    # Reads the entries of sets (partners' PhotoDNA and LACE values among
+    # them) to compare sets; no media or personal data, but audited.
+    "hashsets.read": _rule(ADMIN, ANALYST, SUPERVISOR),
+    # Map reference data (boundaries, gazetteer): public data, so reading
+    # it is not audited.
+    "geo.import": _rule(ADMIN, SUPERVISOR),
+    "geo.read": _rule(ANALYST, SUPERVISOR, audited=False),
     # Units and cases.
     "units.save": _rule(ADMIN),
     "units.list": _rule(ADMIN, ANALYST, SUPERVISOR, audited=False),
@@ -91,6 +107,12 @@ MATRIX: Mapping[str, Rule] = {
     # Media.
     "media.list": _rule(ANALYST, SUPERVISOR),
     "media.view": _rule(ANALYST, SUPERVISOR),
+    "media.reveal": _rule(ANALYST, SUPERVISOR),
+    # The auditor may check custody too. The history names the staff who
+    # received, ingested, categorised, viewed and handed over a media, as the
+    # audit log does. It contains no picture, path, metadata or categorisation
+    # reason, so it shows nothing of the media and no data subject's personal data.
+    "media.custody": _rule(ANALYST, SUPERVISOR, AUDITOR),
     "media.categorise": _rule(ANALYST, SUPERVISOR),
     "media.history": _rule(ANALYST, SUPERVISOR),
     "media.conflicts": _rule(ANALYST, SUPERVISOR),
@@ -118,6 +140,7 @@ MATRIX: Mapping[str, Rule] = {
     "keys.manage": _rule(ADMIN),
     "backup.run": _rule(ADMIN),
     "restore.run": _rule(ADMIN),
+    "store.verify": _rule(ADMIN, SUPERVISOR),
     "audit.read": _rule(AUDITOR),
     "audit.verify": _rule(AUDITOR, ADMIN),
     "cases.erase": _rule(SUPERVISOR, personal=True),
@@ -210,6 +233,27 @@ def unchecked(function: Callable[P, R]) -> Callable[P, R]:
     """
     inner: Callable[P, R] = getattr(function, "__wrapped__", function)
     return inner
+
+
+def checks_itself(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Declare a service function that checks ``name`` and audits by itself.
+
+    For a function whose check and audit event cannot wrap the call: the
+    audit log's own readers record the read in the same transaction as the
+    rows they return, and the verification writes its event after the
+    check, with the check's outcome. The function is returned unchanged.
+    """
+    if name not in MATRIX:
+        raise KeyError(f"operation {name!r} is not in the access matrix")
+
+    def declare(function: Callable[P, R]) -> Callable[P, R]:
+        DECLARED.setdefault(name, []).append(
+            f"{function.__module__}.{function.__qualname__}"
+        )
+        setattr(function, "scut_operation", name)  # noqa: B010 - read by the tests
+        return function
+
+    return declare
 
 
 def operation(

@@ -70,7 +70,13 @@ from sqlalchemy.orm import Session
 from scut.db.models import AuditEvent, utc_now
 from scut.db.session import Database
 from scut.errors import ConfigurationError, ScutError
-from scut.security.access import AccessDenied, Target, check, record_denial
+from scut.security.access import (
+    AccessDenied,
+    Target,
+    check,
+    checks_itself,
+    record_denial,
+)
 from scut.security.caller import Caller
 from scut.settings import Settings
 
@@ -816,6 +822,7 @@ def _compare_anchors(
 # -- reading ----------------------------------------------------------------
 
 
+@checks_itself(AUDIT_READ)
 def search_events(
     database: Database,
     caller: Caller,
@@ -876,6 +883,7 @@ def search_events(
     return events
 
 
+@checks_itself(AUDIT_VERIFY)
 def verify_log(database: Database, caller: Caller, settings: Settings) -> ChainReport:
     """Verify the chain and its anchors, and record the check as audit.verify.
 

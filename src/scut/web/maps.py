@@ -1,0 +1,10 @@
+"""The map page: media GPS points and persons' addresses over the raion boundaries."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+# The pages of this area.
+router = APIRouter(include_in_schema=False)
+# The JSON API of this area, under /api, token-authenticated.
+api_router = APIRouter(prefix="/api", tags=["api"])

@@ -1,0 +1,10 @@
+"""Pages of media: the grid, its filters, reveal and categorisation, the detail."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+# The pages of this area.
+router = APIRouter(include_in_schema=False)
+# The JSON API of this area, under /api, token-authenticated.
+api_router = APIRouter(prefix="/api", tags=["api"])

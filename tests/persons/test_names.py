@@ -353,6 +353,23 @@ def test_search_key_latin_lookalike_letter() -> None:
     assert search_key("Ionescu Iоn") == "ionescu ion"
 
 
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        # A Cyrillic С, с or е typed into a Latin name takes the Latin
+        # letter it looks like, not its sound (С would be "s").
+        ("\u0421eban", "ceban"),
+        ("Su\u0441leia", "sucleia"),
+        ("C\u0435b\u0430n", "ceban"),
+        # A Cyrillic word with a Latin slip is still read as Cyrillic.
+        ("\u041f\u043e\u043f\u0435\u0441cu", "popescu"),
+        ("\u0427\u0435\u0431\u0430\u043d", "ceban"),
+    ],
+)
+def test_search_key_mixed_scripts(typed: str, key: str) -> None:
+    assert search_key(typed) == key
+
+
 # --- loose_key --------------------------------------------------------------
 
 LOOSE_VARIANTS = [

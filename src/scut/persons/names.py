@@ -246,10 +246,24 @@ def _transliterate_word(word: str) -> str:
     return _CONTEXTUAL_LETTERS.sub(render, word).translate(_PLAIN_TABLE)
 
 
+# Cyrillic letters drawn like Latin ones. In a word of mostly Latin letters
+# they are typing slips (a Cyrillic с in "Ceban" from a keyboard layout
+# switch), so they take the Latin letter they look like, not their sound.
+_LOOK_ALIKES = str.maketrans(
+    "аеорсухкіјѕԁԛԝӏАВЕКМНОРСТУХІЈЅ", "aeopcyxkijsdqwlABEKMHOPCTYXIJS"
+)
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
+
+
 def _transliterate_match(match: re.Match[str]) -> str:
     word = match.group()
     if not _CYRILLIC_CHAR.search(word):
         return word
+    latin = len(_LATIN_LETTER.findall(word))
+    if latin and latin >= len(_CYRILLIC_LETTER.findall(word)):
+        word = word.translate(_LOOK_ALIKES)
+        if not _CYRILLIC_CHAR.search(word):
+            return word
     return _transliterate_word(word)
 
 
@@ -261,10 +275,12 @@ def transliterate(text: str) -> str:
     is gh before a soft vowel (е, и, ё, ю, я), else c and g; ч is c before
     a soft vowel, else ci (Чебан -> Ceban, Чобану -> Ciobanu); дж is g
     before a soft vowel, else gi; щ is șc or șci like ч; кс is x (Максим ->
-    Maxim). Other rules are documented where they apply. Latin letters,
-    digits and punctuation are kept as they are, and the case of each
-    letter is carried over. Text without Cyrillic is returned unchanged;
-    other text is returned in NFC.
+    Maxim). Other rules are documented where they apply. In a word of
+    more Latin than Cyrillic letters, Cyrillic letters drawn like Latin
+    ones (с, о, а, Р, ...) become those Latin letters instead. Latin
+    letters, digits and punctuation are kept as they are, and the case of
+    each letter is carried over. Text without Cyrillic is returned
+    unchanged; other text is returned in NFC.
     """
     if not _CYRILLIC_CHAR.search(text):
         return text

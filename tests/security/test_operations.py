@@ -141,6 +141,26 @@ def test_submitter_denied_other_unit_first(
     assert _count(database, Unit) == 2
 
 
+def test_denial_records_what_was_attempted(
+    database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    unit_a, _ = _add_units(database, "Unit A", "Unit B")
+    sam = _submitter(unit_a, "Unit A")
+    origin = Origin(case="C-1", exhibit="E7", unit="Unit B")
+    with pytest.raises(AccessDenied) as denied:
+        ingest(database, settings, [tmp_path], origin, caller=sam)
+
+    record_denial(database, sam, denied.value)
+
+    with database.session() as session:
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.outcome == "denied")
+        ).one()
+    assert event.action == "ingest.run"
+    assert event.detail["attempted"] == {"exhibit": "E7", "unit": "Unit B"}
+    assert "their own unit" in event.detail["reason"]
+
+
 def test_submitter_denied_exhibit_of_other_unit(
     database: Database, settings: Settings, tmp_path: Path
 ) -> None:

@@ -326,5 +326,13 @@ def record_denial(database: Any, caller: Caller, denied: AccessDenied) -> None:
             outcome="denied",
             object_type=denied.target.object_type,
             object_ids=[str(item) for item in denied.target.object_ids],
-            detail={"reason": str(denied)},
+            detail=_denial_detail(denied),
         )
+
+
+def _denial_detail(denied: AccessDenied) -> dict[str, Any]:
+    """Return the reason of a denial and what the call would have acted on."""
+    detail: dict[str, Any] = {"reason": str(denied)}
+    if denied.target.detail:
+        detail["attempted"] = denied.target.detail
+    return detail

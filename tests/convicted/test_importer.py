@@ -560,6 +560,70 @@ def test_idnp_links_despite_other_name(database: Database, tmp_path: Path) -> No
         assert spellings(session, ceban) == ["Ceban Ion", "Чебан Иван"]
 
 
+def test_idnp_with_both_names_different_reviewed(
+    database: Database, tmp_path: Path
+) -> None:
+    ceban = add_person(database, "Ceban", "Ion", "1984-05-17", idnp=IDNP_A)
+    path = write_csv(
+        tmp_path / "list.csv",
+        [row(idnp=IDNP_A, last_name="Rusu", first_name="Vasile", birth_date="")],
+    )
+
+    report = run_import(database, path)
+
+    assert (report.linked_idnp, report.review) == (0, 1)
+    with database.session() as session:
+        (conviction,) = convictions(session)
+        assert (conviction.person_id, conviction.link) == (None, "review")
+        assert spellings(session, ceban) == ["Ceban Ion"]
+        (item,) = open_reviews(session, caller=analyst("analyst"))
+    assert item["person"]["id"] == ceban
+    assert item["levels"] == {"idnp": "same number", "names": "both differ"}
+
+
+def test_idnp_with_new_last_name_links(database: Database, tmp_path: Path) -> None:
+    # A marriage changes the last name; the given name still matches.
+    munteanu = add_person(database, "Munteanu", "Elena", "1992-01-30", idnp=IDNP_B)
+    path = write_csv(
+        tmp_path / "list.csv",
+        [row(idnp=IDNP_B, last_name="Rusu", first_name="Elena", birth_date="")],
+    )
+
+    report = run_import(database, path)
+
+    assert (report.linked_idnp, report.review) == (1, 0)
+    with database.session() as session:
+        (conviction,) = convictions(session)
+        assert (conviction.person_id, conviction.link) == (munteanu, "idnp")
+
+
+def test_rejected_idnp_holder_gives_person_without_number(
+    database: Database, tmp_path: Path
+) -> None:
+    ceban = add_person(database, "Ceban", "Ion", "1984-05-17", idnp=IDNP_A)
+    path = write_csv(
+        tmp_path / "list.csv",
+        [row(idnp=IDNP_A, last_name="Rusu", first_name="Vasile", birth_date="")],
+    )
+    run_import(database, path)
+    with database.session() as session:
+        (item,) = open_reviews(session, caller=analyst("analyst"))
+
+    with database.session() as session, session.begin():
+        conviction = decide_review(
+            session, item["review"], accept=False, caller=analyst("ana")
+        )
+        created = conviction.person_id
+
+    assert created not in (None, ceban)
+    with database.session() as session:
+        (conviction,) = convictions(session)
+        assert (conviction.link, conviction.idnp) == ("new-person", IDNP_A)
+        person = session.get_one(Person, created)
+        assert (person.last_name, person.idnp) == ("Rusu", None)
+        assert session.get_one(Person, ceban).idnp == IDNP_A
+
+
 def test_probable_link_adds_idnp(database: Database, tmp_path: Path) -> None:
     cirlan = add_person(database, "Cîrlan", "Ion", "1986-04-23")
     path = write_csv(

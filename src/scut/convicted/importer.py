@@ -461,11 +461,14 @@ def _link(
     known.load(session, [holder.id for holder in holders if holder is not None])
     remaining: list[tuple[ConvictedRow, Conviction]] = []
     for (row, conviction), holder in zip(pending, holders, strict=True):
-        if holder is not None:
+        if holder is None:
+            remaining.append((row, conviction))
+        elif _names_disagree(row, known.names[holder.id]):
+            _mark_review(conviction, [_idnp_candidate(holder)], reviews)
+            report.review += 1
+        else:
             _attach(session, known, conviction, holder, row, "idnp", 1.0, caller)
             report.linked_idnp += 1
-        else:
-            remaining.append((row, conviction))
     if not remaining:
         return reviews
 
@@ -484,8 +487,13 @@ def _link(
         # An earlier row of this file may have given the IDNP to a person.
         holder = known.holder(session, row.idnp)
         if holder is not None:
-            _attach(session, known, conviction, holder, row, "idnp", 1.0, caller)
-            report.linked_idnp += 1
+            known.load(session, [holder.id])
+            if _names_disagree(row, known.names[holder.id]):
+                _mark_review(conviction, [_idnp_candidate(holder)], reviews)
+                report.review += 1
+            else:
+                _attach(session, known, conviction, holder, row, "idnp", 1.0, caller)
+                report.linked_idnp += 1
         elif decision.outcome == LINKED and decision.existing_id is not None:
             person = known.person(session, int(decision.existing_id))
             if _idnps_differ(row.idnp, person.idnp):
@@ -527,6 +535,40 @@ def _person_candidates(
         dataclasses.replace(candidate, existing_id=str(person_id))
         for (_, person_id), candidate in best.items()
     ]
+
+
+def _names_disagree(row: ConvictedRow, spellings: list[_NameKey]) -> bool:
+    """Return whether neither name of the row is any recorded spelling's.
+
+    An IDNP links a row outright only when its last name or its given name
+    is one the person is recorded under (loosely: Rusu and Russu, Ion and
+    Ivan). A row whose both names differ carries a number that more likely
+    belongs to someone else (a typing slip that kept the check digit, a
+    relative's number), so it goes to review. A changed last name with the
+    same given name, as after a marriage, still links.
+    """
+    if not spellings:
+        return False
+    key = _name_key(row)
+    last = names.loose_key(key.last)
+    group = names.given_name_group(key.first)
+    for spelling in spellings:
+        if last and names.loose_key(spelling.last) == last:
+            return False
+        if group and names.given_name_group(spelling.first) == group:
+            return False
+    return True
+
+
+def _idnp_candidate(holder: Person) -> LinkCandidate:
+    """Return the review candidate of a person found by IDNP alone."""
+    return LinkCandidate(
+        incoming_id="0",
+        existing_id=str(holder.id),
+        probability=1.0,
+        match_weight=0.0,
+        levels={"idnp": "same number", "names": "both differ"},
+    )
 
 
 def _idnps_differ(first: str | None, second: str | None) -> bool:
@@ -864,8 +906,20 @@ def _link_rejected(
     """Link a conviction whose every candidate was rejected."""
     holder = known.holder(session, row.idnp)
     if holder is not None:
-        _attach(session, known, conviction, holder, row, "idnp", 1.0, caller)
-        return
+        known.load(session, [holder.id])
+        if not _names_disagree(row, known.names[holder.id]):
+            _attach(session, known, conviction, holder, row, "idnp", 1.0, caller)
+            return
+        # The analyst ruled out the holder of the number, so the new person
+        # is recorded without it; the conviction keeps the number as listed.
+        log.warning(
+            "conviction %d: IDNP %s belongs to person %d, whom the review "
+            "rejected; recording a new person without it",
+            conviction.id,
+            mask_idnp(row.idnp or ""),
+            holder.id,
+        )
+        row = dataclasses.replace(row, idnp=None)
     person = _new_person(session, known, row, caller)
     _attach(session, known, conviction, person, row, "new-person", None, caller)
 
@@ -880,6 +934,60 @@ def import_history(
             select(ConvictedImport).order_by(ConvictedImport.id.desc()).limit(limit)
         )
     )
+
+
+class ImportNotFound(ScutError):
+    """Raised when no convicted-offender import has the number asked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReport:
+    """An import as recorded: its file, who ran it, counts and rejected rows."""
+
+    import_id: int
+    file_name: str
+    file_sha256: str
+    format: str
+    actor: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    counts: dict[str, int]
+    # Row number, field, value and reason of each stored rejected row.
+    rejected: list[dict[str, Any]]
+
+
+@operation("convicted.read", before=argument("convicted-import"))
+def import_report(session: Session, import_id: int, *, caller: Caller) -> StoredReport:
+    """Return the stored report of one import; raise ImportNotFound.
+
+    A rejected IDNP keeps its last four digits only, also in reports that
+    versions which stored it in full wrote.
+    """
+    batch = session.get(ConvictedImport, import_id)
+    if batch is None:
+        raise ImportNotFound(f"no convicted-offender import number {import_id}")
+    return StoredReport(
+        import_id=batch.id,
+        file_name=batch.file_name,
+        file_sha256=batch.file_sha256,
+        format=batch.format,
+        actor=batch.actor,
+        started_at=batch.started_at,
+        finished_at=batch.finished_at,
+        counts=dict(batch.counts or {}),
+        rejected=[_masked_rejection(item) for item in batch.rejected.get("rows", [])],
+    )
+
+
+def _masked_rejection(item: dict[str, Any]) -> dict[str, Any]:
+    if item.get("field") != "idnp" or not item.get("value"):
+        return dict(item)
+    value = str(item["value"])
+    return {
+        **item,
+        "value": mask_idnp(value),
+        "reason": mask_in_text(str(item.get("reason", "")), value),
+    }
 
 
 def _masked(idnp: str | None) -> str | None:

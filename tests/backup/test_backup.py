@@ -1,17 +1,22 @@
 """Backup, restore and the restore check, on SQLite and on PostgreSQL.
 
-Each test ingests three drawn pictures into the installation of the
-``database`` fixture, backs it up and restores it into a second, empty
-target: a SQLite file of its own, or a second PostgreSQL database that is
-created for the test and dropped after it.
+Each test ingests three drawn pictures and records one person into the
+installation of the ``database`` fixture, then backs it up. Most restore
+the backup into a second, empty target: a SQLite file of its own, or a
+second PostgreSQL database that is created for the test and dropped after it.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
+import logging
+import os
 import shutil
+import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -19,26 +24,29 @@ import pytest
 from sqlalchemy import URL, delete, make_url, select
 
 from drawn_pictures import draw_picture
+from records_helpers import analyst
 from scut.backup.databases import database_contents
-from scut.backup.manifest import BackupError, Manifest
+from scut.backup.manifest import BackupError, Manifest, hash_file
+from scut.backup.sealing import database_key_file, open_database_copy
 from scut.backup.service import (
     RestoreCheckFailed,
     check_restore,
     create_backup,
     restore_backup,
 )
-from scut.db.models import AuditEvent, Media, Occurrence
+from scut.db.models import AuditEvent, Media, Occurrence, Person
 from scut.db.session import Database
 from scut.ingest.pipeline import IngestJob
 from scut.ingest.records import Origin
 from scut.integrity import BlobCheckFailed, verify_blobs
+from scut.persons.service import PersonInput, create_person
 from scut.security.access import AccessDenied
 from scut.security.audit import verify_log, write_anchor
 from scut.security.caller import Caller, local_operator
 from scut.settings import Settings
 from scut.storage import open_blob_store
-from scut.storage.keys import Keyring, key_id_of, write_key_file
-from scut.storage.segments import MAGIC
+from scut.storage.keys import Keyring, key_id_of, load_keyring, write_key_file
+from scut.storage.segments import HEADER_BYTES, MAGIC
 
 OPERATOR = local_operator("scut")
 CHECKS = [
@@ -49,6 +57,11 @@ CHECKS = [
     "blob files",
     "blob sample",
 ]
+# A victim recorded before each backup; no backup file may contain these.
+LAST_NAME = "Vrabievschi"
+IDNP = "2002042123459"
+SQLITE_HEADER = b"SQLite format 3"
+PG_DUMP_MAGIC = b"PGDMP"
 
 
 def write_master_key(path: Path) -> Path:
@@ -88,6 +101,11 @@ def source(
     )
     origin = Origin(case="B1", exhibit="E1", unit="Police")
     IngestJob(database, keyed, [tmp_path / "evidence"], origin).run()
+    victim = PersonInput(
+        last_name=LAST_NAME, first_name="Dorina", categories=["victim"], idnp=IDNP
+    )
+    with database.session() as session, session.begin():
+        create_person(session, victim, caller=analyst("ana"))
     verify_log(database, OPERATOR, keyed)
     with database.session() as session:
         write_anchor(session, keyed)
@@ -144,9 +162,45 @@ def last_event(database: Database) -> AuditEvent:
 
 
 def flip_last_byte(path: Path) -> None:
+    flip_byte(path, -1)
+
+
+def flip_byte(path: Path, offset: int) -> None:
     content = bytearray(path.read_bytes())
-    content[-1] ^= 0x01
+    content[offset] ^= 0x01
     path.write_bytes(bytes(content))
+
+
+def rewrite_checksums(backup: Path) -> None:
+    """Make SHA256SUMS and the manifest match the files again, as a forger can."""
+    sums = backup / "SHA256SUMS"
+    lines = []
+    for line in sums.read_text().splitlines():
+        _old, relative = line.split("  ", 1)
+        lines.append(f"{hash_file(backup / relative)}  {relative}\n")
+    sums.write_text("".join(lines))
+    manifest = backup / "manifest.json"
+    document = json.loads(manifest.read_text())
+    document["checksums_sha256"] = hash_file(sums)
+    manifest.write_text(json.dumps(document))
+
+
+def alter_wrapped_key(path: Path) -> None:
+    document = json.loads(path.read_text())
+    wrapped = bytearray(base64.b64decode(document["wrapped_key"]))
+    wrapped[0] ^= 0x01
+    document["wrapped_key"] = base64.b64encode(bytes(wrapped)).decode("ascii")
+    path.write_text(json.dumps(document))
+
+
+def database_plaintext(backup: Path, settings: Settings) -> bytes:
+    """Unseal the backup's database copy with the master key of ``settings``."""
+    manifest = Manifest.read(backup)
+    keyring = load_keyring(settings)
+    assert keyring is not None
+    sealed = backup / manifest.database_file
+    with open_database_copy(sealed, keyring, manifest.database_master_key) as copy:
+        return copy.read()
 
 
 def test_restore_passes_check(
@@ -172,6 +226,12 @@ def test_restore_passes_check(
     for sha256, content in evidence.items():
         with store.open_original(sha256) as handle:
             assert handle.read() == content
+    with target_database.session() as session:
+        person = session.scalars(select(Person).where(Person.idnp == IDNP)).one()
+        assert person.last_name == LAST_NAME
+    source_keyring = load_keyring(source)
+    assert source_keyring is not None
+    assert manifest.database_master_key == source_keyring.current_id
     assert last_event(database).action == "backup.run"
     restored_event = last_event(target_database)
     assert restored_event.action == "restore.run"
@@ -200,6 +260,20 @@ def test_backup_holds_no_plaintext(
     for path in files:
         content = path.read_bytes()
         assert not any(window in content for window in windows), path
+        assert LAST_NAME.encode() not in content, path
+        assert IDNP.encode() not in content, path
+        assert SQLITE_HEADER not in content, path
+        assert PG_DUMP_MAGIC not in content, path
+    # The searches above would find the plaintext that the sealed copy contains.
+    plaintext = database_plaintext(backup, source)
+    if database.engine.dialect.name == "sqlite":
+        assert plaintext.startswith(SQLITE_HEADER)
+        assert LAST_NAME.encode() in plaintext
+        assert IDNP.encode() in plaintext
+    else:
+        assert plaintext.startswith(PG_DUMP_MAGIC)
+    tmp_dir = source.data_dir / "blobs" / "tmp"
+    assert list(tmp_dir.glob("*backup-database*")) == []
     assert not (backup / "master-key.json").exists()
     assert backup.stat().st_mode & 0o077 == 0
     partials = [path.name for path in backup.parent.iterdir() if path != backup]
@@ -216,15 +290,18 @@ def test_changed_backup_rejected(
     backup = back_up(database, source, tmp_path)
     manifest = Manifest.read(backup)
     original = next((backup / "blobs" / "originals").glob("*/*/*[0-9a-f]"))
+    key_file = database_key_file(manifest.database_file)
     changes = {
         "blob": lambda copy: flip_last_byte(copy / original.relative_to(backup)),
         "database": lambda copy: flip_last_byte(copy / manifest.database_file),
+        "database key": lambda copy: flip_last_byte(copy / key_file),
         "added": lambda copy: (copy / "blobs" / "extra").write_bytes(b"x"),
         "removed": lambda copy: (copy / "audit-anchors.jsonl").unlink(),
     }
     expected = {
         "blob": original.name,
         "database": manifest.database_file,
+        "database key": key_file,
         "added": "not listed in SHA256SUMS: blobs/extra",
         "removed": "listed but missing: audit-anchors.jsonl",
     }
@@ -326,13 +403,128 @@ def test_restore_needs_backed_up_master_key(
     target_database: Database,
 ) -> None:
     backup = back_up(database, source, tmp_path)
+    key_id = Manifest.read(backup).database_master_key
     other = write_master_key(tmp_path / "other-keys" / "master.json")
     wrong_key = target.model_copy(update={"master_key_file": other})
+    no_key = target.model_copy(update={"master_key_file": None})
 
-    with pytest.raises(BackupError, match="sealed under master key"):
+    with pytest.raises(BackupError, match="sealed under master key") as wrong:
         restore_backup(target_database, wrong_key, backup, caller=OPERATOR)
+    with pytest.raises(BackupError, match="sealed under master key") as missing:
+        restore_backup(target_database, no_key, backup, caller=OPERATOR)
 
+    assert "database copy and blobs are sealed" in str(wrong.value)
+    assert key_id in str(wrong.value)
+    assert str(other) in str(wrong.value)
+    assert key_id in str(missing.value)
+    assert "no configured key" in str(missing.value)
     assert not target.data_dir.exists()
+    assert database_contents(target_database) == []
+
+
+def test_altered_database_copy_rejected(
+    tmp_path: Path,
+    database: Database,
+    source: Settings,
+    target: Settings,
+    target_database: Database,
+) -> None:
+    backup = back_up(database, source, tmp_path)
+    manifest = Manifest.read(backup)
+    key_file = database_key_file(manifest.database_file)
+    # Each change comes with SHA256SUMS and the manifest rewritten to match,
+    # so only the authentication tags can reveal it.
+    changes: dict[str, Callable[[Path], None]] = {
+        "segment": lambda copy: flip_byte(copy / manifest.database_file, 100),
+        "last tag": lambda copy: flip_last_byte(copy / manifest.database_file),
+        "header": lambda copy: flip_byte(
+            copy / manifest.database_file, HEADER_BYTES - 1
+        ),
+        "wrapped key": lambda copy: alter_wrapped_key(copy / key_file),
+    }
+    expected = {
+        "segment": f"the database copy {manifest.database_file} of the backup "
+        "fails authentication",
+        "last tag": "was damaged or altered after the backup was written",
+        "header": "was damaged or altered after the backup was written",
+        "wrapped key": f"{key_file}, the key file of the database copy, fails",
+    }
+    for name, change in changes.items():
+        copy = tmp_path / f"altered-{name.replace(' ', '-')}"
+        shutil.copytree(backup, copy)
+        change(copy)
+        rewrite_checksums(copy)
+
+        with pytest.raises(BackupError, match="authentication") as raised:
+            restore_backup(target_database, target, copy, caller=OPERATOR)
+
+        assert expected[name] in str(raised.value), name
+        assert not target.data_dir.exists(), name
+        assert database_contents(target_database) == [], name
+
+
+def test_database_key_id_mismatch_rejected(
+    tmp_path: Path,
+    database: Database,
+    source: Settings,
+    target: Settings,
+    target_database: Database,
+) -> None:
+    backup = back_up(database, source, tmp_path)
+    source_keyring = load_keyring(source)
+    assert source_keyring is not None
+    other_key = hashlib.sha256(b"another master key").digest()
+    both = Keyring(
+        source_keyring.current_id,
+        {**source_keyring.keys, key_id_of(other_key): other_key},
+        tmp_path / "both-keys" / "master.json",
+    )
+    (tmp_path / "both-keys").mkdir()
+    write_key_file(both)
+    manifest = backup / "manifest.json"
+    document = json.loads(manifest.read_text())
+    document["database_master_key"] = key_id_of(other_key)
+    manifest.write_text(json.dumps(document))
+    keyed = target.model_copy(update={"master_key_file": both.path})
+
+    with pytest.raises(BackupError, match="names master key") as raised:
+        restore_backup(target_database, keyed, backup, caller=OPERATOR)
+
+    assert f"the manifest records '{key_id_of(other_key)}'" in str(raised.value)
+    assert not target.data_dir.exists()
+    assert database_contents(target_database) == []
+
+
+def test_backup_removes_stale_database_copies(
+    tmp_path: Path,
+    database: Database,
+    source: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    tmp_dir = source.data_dir / "blobs" / "tmp"
+    stale = [
+        tmp_dir / f"{ended.pid}-backup-database-0badc0de.sqlite",
+        tmp_dir / f"{ended.pid}-backup-database-0badc0de.sqlite-journal",
+    ]
+    # A copy whose process still runs belongs to a backup in progress.
+    running = tmp_dir / f"{os.getpid()}-backup-database-5eed5eed.sqlite"
+    for path in [*stale, running]:
+        path.write_bytes(SQLITE_HEADER)
+
+    with caplog.at_level(logging.WARNING, logger="scut.backup.databases"):
+        back_up(database, source, tmp_path)
+
+    assert [path for path in stale if path.exists()] == []
+    assert running.exists()
+    removals = [
+        record.getMessage()
+        for record in caplog.records
+        if "left by a backup that was stopped" in record.getMessage()
+    ]
+    assert len(removals) == 2
+    assert str(stale[0]) in removals[0]
 
 
 def test_backup_destination_checked(
@@ -400,3 +592,109 @@ def test_pg_dump_checked_before_dump(
         database.dispose()
 
     assert not (tmp_path / "b").exists()
+
+
+def write_tool(folder: Path, name: str, script: str) -> None:
+    """Write a stand-in for a PostgreSQL client tool that reports version 99."""
+    folder.mkdir(exist_ok=True)
+    tool = folder / name
+    tool.write_text(
+        "#!/bin/sh\n"
+        f"if [ \"$1\" = --version ]; then echo '{name} (PostgreSQL) 99.0'; exit 0; fi\n"
+        f"{script}\n"
+    )
+    tool.chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        (
+            "printf PGDMP-partial; echo 'pg_dump: error: connection lost' >&2; exit 1",
+            "pg_dump failed with exit status 1 on .*: pg_dump: error: connection lost",
+        ),
+        (
+            "printf PGDMP; echo 'pg_dump: error: query failed' >&2; exit 0",
+            "pg_dump failed with exit status 0 on .*: pg_dump: error: query failed",
+        ),
+        ("echo 'not an archive'", "is not a custom-format archive"),
+    ],
+)
+def test_failed_pg_dump_leaves_no_backup(
+    tmp_path: Path,
+    postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    script: str,
+    message: str,
+) -> None:
+    write_tool(tmp_path / "bin", "pg_dump", script)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    settings = Settings(data_dir=tmp_path / "data", database_url=postgres_url)
+    database = Database(settings)
+    database.upgrade()
+
+    try:
+        with pytest.raises(BackupError, match=message):
+            create_backup(database, settings, tmp_path / "b" / "1", caller=OPERATOR)
+    finally:
+        database.dispose()
+
+    assert list((tmp_path / "b").iterdir()) == []
+
+
+def test_pg_dump_warnings_logged(
+    tmp_path: Path,
+    postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    script = "printf PGDMP; echo 'pg_dump: warning: circular foreign keys' >&2"
+    write_tool(tmp_path / "bin", "pg_dump", script)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    settings = Settings(data_dir=tmp_path / "data", database_url=postgres_url)
+    database = Database(settings)
+    database.upgrade()
+
+    try:
+        with caplog.at_level(logging.WARNING, logger="scut.backup.pgclient"):
+            back_up(database, settings, tmp_path)
+    finally:
+        database.dispose()
+
+    warnings = [record.getMessage() for record in caplog.records]
+    assert any("pg_dump: warning: circular foreign keys" in line for line in warnings)
+    assert database_plaintext(tmp_path / "backups" / "monday", settings) == b"PGDMP"
+
+
+def test_failed_pg_restore_restores_nothing(
+    tmp_path: Path,
+    database: Database,
+    source: Settings,
+    target: Settings,
+    target_database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("pg_restore loads PostgreSQL backups only")
+    backup = back_up(database, source, tmp_path)
+    # The stand-in closes its standard input at once, as a pg_restore that
+    # stops early does, so the restore's writes meet a broken pipe.
+    script = "exec 0<&-; echo 'pg_restore: error: could not connect' >&2; exit 1"
+    write_tool(tmp_path / "bin", "pg_restore", script)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+
+    with pytest.raises(BackupError, match="pg_restore failed with exit status 1"):
+        restore_backup(target_database, target, backup, caller=OPERATOR)
+
+    assert not target.data_dir.exists()
+    assert database_contents(target_database) == []
+
+
+def test_format_1_manifest_rejected(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"format": 1, "scut_version": "0.1.0"}))
+
+    with pytest.raises(BackupError, match="format 1") as raised:
+        Manifest.read(tmp_path)
+
+    assert "restore it with the Scut that wrote it" in str(raised.value)

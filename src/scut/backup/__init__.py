@@ -11,15 +11,18 @@ A backup is a folder::
     audit-signing-key.pub.pem   the public half of the anchor signing key
     blobs/originals/ab/cd/...   the sealed blobs and their key files, as
     blobs/derived/ab/cd/...     they lie in the store
-    database.sqlite             a SQLite database (online backup API), or
-    database.dump               a PostgreSQL dump (pg_dump --format=custom)
+    database.sqlite.sealed      a SQLite database (online backup API), or
+    database.dump.sealed        a PostgreSQL dump (pg_dump --format=custom),
+                                sealed like a blob under a fresh data key
+    database.*.sealed.key       that data key, wrapped under the master key
 
-No plaintext original or thumbnail is written, and neither the master key
-nor the private signing key is: both must be kept apart from the backup.
-The database file is not encrypted: like the live database, it contains
-personal data in the clear.
+No plaintext original, thumbnail or database row is written, and neither
+the master key nor the private signing key is: both must be kept apart
+from the backup.
 
 The declared operations are in ``scut.backup.service`` and their steps in
 ``create`` and ``restore``. ``checks`` is the restore check, ``databases``
-the SQLite and PostgreSQL parts, and ``manifest`` the folder's format.
+the SQLite and PostgreSQL parts, ``pgclient`` the runs of pg_dump and
+pg_restore, ``sealing`` the sealed database copy, and ``manifest`` the
+folder's format.
 """

@@ -1,4 +1,4 @@
-"""Writing a backup folder: anchors, database, sealed blobs, then the manifest.
+"""Writing a backup folder: anchors, sealed database, sealed blobs, then the manifest.
 
 The order matters for a backup taken while Scut runs. The anchors file is
 copied before the database, so every anchor in it names an event the
@@ -11,7 +11,9 @@ deletes the blobs after its rows are gone. If the copy still has the rows
 but the blobs were deleted before the blob copy reached them, a restore
 of it lists them as missing in ``scut verify --blobs``.
 
-Everything is written into a hidden folder beside the destination,
+The database copy is sealed as it is read (``scut.backup.sealing``), so
+no plaintext of it reaches the backup folder. Everything is written into a
+hidden folder beside the destination,
 ``.<name>.partial-<pid>``, which is renamed to the destination only once
 the manifest is on disk: an interrupted backup never has the name asked
 for, nor a manifest.
@@ -31,7 +33,12 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 import scut
-from scut.backup.databases import DatabaseCopy, copy_sqlite, dump_postgres
+from scut.backup.databases import (
+    DatabaseCopy,
+    copy_sqlite,
+    dump_postgres,
+    remove_stale_copies,
+)
 from scut.backup.manifest import (
     ANCHORS_NAME,
     BLOBS_FOLDER,
@@ -48,11 +55,14 @@ from scut.backup.manifest import (
     hash_file,
     sorted_files,
 )
+from scut.backup.sealing import DatabaseSealer, SealedCopy, database_key_file
 from scut.db.session import Database
 from scut.security.audit import anchor_file, load_signing_key, signing_key_path
 from scut.settings import Settings
+from scut.storage import open_blob_store
+from scut.storage.encrypted import EncryptedBlobStore
 from scut.storage.keyfiles import KEY_FILE_SUFFIX, WrappedKey
-from scut.storage.keys import load_keyring
+from scut.storage.keys import Keyring
 from scut.storage.segments import HEADER_BYTES, BlobError, is_sealed
 
 log = logging.getLogger(__name__)
@@ -93,15 +103,19 @@ def write_backup(
     """Write a complete backup to ``destination``, which must be new or empty.
 
     Raises BackupError when the destination is unusable, a blob is stored
-    in plaintext, or the database cannot be copied.
+    in plaintext, or the database cannot be copied, and KeyringError when
+    the master key cannot be loaded. With no master key configured, one is
+    created as the blob store does (see :func:`scut.storage.open_blob_store`).
     """
     destination = destination.absolute()
     _check_destination(destination, settings)
+    store = open_blob_store(settings)
+    remove_stale_copies(store.tmp_dir)
     partial = destination.parent / f".{destination.name}.partial-{os.getpid()}"
-    # The database copy contains personal data, so only the owner may open it.
+    # Only the owner may list the backup or open its files.
     partial.mkdir(mode=0o700)
     try:
-        report = _write(database, settings, partial, destination, progress)
+        report = _write(database, settings, store, partial, destination, progress)
         # One sync for every file written, before the rename makes it whole.
         os.sync()
         _rename_into_place(partial, destination)
@@ -115,23 +129,26 @@ def write_backup(
 def _write(
     database: Database,
     settings: Settings,
+    store: EncryptedBlobStore,
     partial: Path,
     destination: Path,
     progress: Progress | None,
 ) -> BackupReport:
     dialect = database.engine.dialect.name
     database_name = SQLITE_NAME if dialect == "sqlite" else DUMP_NAME
+    keyring = store.keyring
     with ChecksumWriter(partial / CHECKSUMS_NAME) as checksums:
         anchors = _copy_anchors(settings, partial, checksums)
         signing_key = _write_public_key(settings, partial, checksums)
-        copied = _copy_database(database, partial / database_name)
-        blobs = _copy_blobs(
-            settings.data_dir / "blobs", partial / BLOBS_FOLDER, checksums, progress
+        copied, sealed = _copy_database(
+            database, partial, database_name, keyring, store.tmp_dir
         )
-        # The database file comes last in the list, where the folder walk puts it.
-        checksums.add(database_name, copied.sha256)
+        blobs = _copy_blobs(store.root, partial / BLOBS_FOLDER, checksums, progress)
+        # The sealed copy and its key file come last in the list, where the
+        # folder walk puts them.
+        checksums.add(database_name, sealed.sha256)
+        checksums.add(database_key_file(database_name), sealed.key_file_sha256)
         checksums_sha256 = checksums.close()
-    keyring = load_keyring(settings)
     manifest = Manifest(
         scut_version=scut.__version__,
         created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -145,7 +162,8 @@ def _write(
         file_count=checksums.count,
         blob_files=blobs.files,
         data_keys_by_master_key=blobs.by_master_key,
-        current_master_key=keyring.current_id if keyring is not None else None,
+        current_master_key=keyring.current_id,
+        database_master_key=sealed.master_key,
         anchors_file=ANCHORS_NAME if anchors else None,
         signing_public_key=PUBLIC_KEY_NAME if signing_key is not None else None,
         server_version=copied.server_version,
@@ -156,7 +174,7 @@ def _write(
         destination,
         manifest,
         blobs.size,
-        keyring.source if keyring is not None else None,
+        keyring.source,
         signing_key,
         blobs.damaged,
     )
@@ -211,15 +229,24 @@ def _write_public_key(
     return path
 
 
-def _copy_database(database: Database, target: Path) -> DatabaseCopy:
-    if database.engine.dialect.name == "sqlite":
-        return copy_sqlite(database, target)
-    if database.engine.dialect.name == "postgresql":
-        return dump_postgres(database, target)
-    raise BackupError(
-        f"cannot back up a {database.engine.dialect.name} database; Scut supports "
-        "SQLite and PostgreSQL"
-    )
+def _copy_database(
+    database: Database, partial: Path, name: str, keyring: Keyring, tmp_dir: Path
+) -> tuple[DatabaseCopy, SealedCopy]:
+    dialect = database.engine.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        raise BackupError(
+            f"cannot back up a {dialect} database; Scut supports SQLite and PostgreSQL"
+        )
+    sealer = DatabaseSealer(partial, name, keyring)
+    try:
+        if dialect == "sqlite":
+            copied = copy_sqlite(database, sealer.write, tmp_dir)
+        else:
+            copied = dump_postgres(database, sealer.write)
+    except BaseException:
+        sealer.close()
+        raise
+    return copied, sealer.finish()
 
 
 def _copy_blobs(

@@ -5,20 +5,28 @@ which reads one consistent snapshot while Scut goes on writing.
 PostgreSQL is dumped with ``pg_dump --format=custom`` inside an exported
 snapshot (``pg_export_snapshot``), so the row counts and the audit chain
 head recorded in the manifest are read from exactly the data dumped.
+Either copy is passed chunk by chunk to a writer, which seals it.
+
+The online backup API writes to a file, so the SQLite copy is made in the
+blob store's tmp folder, inside the data directory, readable by its owner
+only. It is named ``<pid>-backup-database-<random>.sqlite``, and the name
+is removed as soon as SQLite has written the copy and its state is read.
+A backup killed before that leaves the file behind, and the next backup
+removes it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
+import secrets
 import shutil
 import sqlite3
-import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
-from psycopg.conninfo import make_conninfo
 from sqlalchemy import (
     URL,
     Connection,
@@ -33,9 +41,17 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from scut.backup.manifest import BackupError, hash_file
+from scut.backup.manifest import CHUNK, BackupError
+from scut.backup.pgclient import (
+    conninfo,
+    dump_into,
+    pg_tool,
+    restore_from,
+    safe_url,
+)
 from scut.db.models import AuditEvent
 from scut.db.session import Database
+from scut.processes import process_alive
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +59,12 @@ AUDIT_TABLE = "audit_events"
 REVISION_TABLE = "alembic_version"
 # Relations listed by name in the message about a non-empty target.
 MAX_LISTED = 10
-_VERSION = re.compile(r"\(PostgreSQL\) (\d+)")
+# The name of a temporary SQLite copy, after the process id that wrote it.
+TEMPORARY_COPY = "backup-database-"
+# The files SQLite may put beside a database while it writes it.
+SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
+# Called with each chunk of the database copy's bytes.
+Write = Callable[[bytes], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +82,6 @@ class DatabaseCopy:
     """A database copied into a backup, with the state it holds."""
 
     state: DatabaseState
-    sha256: str
     server_version: str | None = None
     pg_dump_major: int | None = None
 
@@ -97,13 +117,57 @@ def read_state(connection: Connection) -> DatabaseState:
     )
 
 
-def copy_sqlite(database: Database, target: Path) -> DatabaseCopy:
-    """Copy a live SQLite database to ``target`` with the online backup API.
+def copy_sqlite(database: Database, write: Write, tmp_dir: Path) -> DatabaseCopy:
+    """Copy a live SQLite database with the online backup API; pass it to ``write``.
+
+    The copy is made in a temporary file in ``tmp_dir`` (see the module
+    docstring), which is removed before this returns or raises.
+    """
+    name = f"{os.getpid()}-{TEMPORARY_COPY}{secrets.token_hex(4)}.sqlite"
+    temporary = tmp_dir / name
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        # SQLite gives its journal files the mode of the database file.
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        _backup_sqlite(sqlite_path(database.engine.url), temporary)
+        state = _read_file_state(temporary)
+        with temporary.open("rb") as handle:
+            # The open handle keeps the content readable without a name.
+            temporary.unlink()
+            while chunk := handle.read(CHUNK):
+                write(chunk)
+    finally:
+        for path in (temporary, *_side_files(temporary)):
+            path.unlink(missing_ok=True)
+    return DatabaseCopy(state)
+
+
+def remove_stale_copies(tmp_dir: Path) -> int:
+    """Delete the SQLite copies and journals that killed backups left in ``tmp_dir``.
+
+    Returns how many files were deleted. A file whose process still runs
+    belongs to a backup in progress and is kept.
+    """
+    removed = 0
+    for path in sorted(tmp_dir.glob(f"*-{TEMPORARY_COPY}*")):
+        pid = path.name.split("-", 1)[0]
+        if not path.is_file() or (pid.isdigit() and process_alive(int(pid))):
+            continue
+        path.unlink(missing_ok=True)
+        removed += 1
+        log.warning(
+            "Removed %s, a plaintext database copy left by a backup that was stopped",
+            path,
+        )
+    return removed
+
+
+def _backup_sqlite(source_path: str, target: Path) -> None:
+    """Copy a SQLite database into the empty file ``target``, in rollback mode.
 
     The copy is left in rollback-journal mode, so it is one self-contained
     file without a ``-wal`` beside it.
     """
-    source_path = sqlite_path(database.engine.url)
     source = sqlite3.connect(source_path, timeout=30)
     try:
         copy = sqlite3.connect(target)
@@ -118,19 +182,26 @@ def copy_sqlite(database: Database, target: Path) -> DatabaseCopy:
         ) from error
     finally:
         source.close()
-    engine = create_engine(f"sqlite:///{target}", poolclass=NullPool)
+
+
+def _read_file_state(path: Path) -> DatabaseState:
+    engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
     try:
         with engine.connect() as connection:
-            state = read_state(connection)
+            return read_state(connection)
     finally:
         engine.dispose()
-    return DatabaseCopy(state, hash_file(target))
 
 
-def dump_postgres(database: Database, target: Path) -> DatabaseCopy:
-    """Dump a PostgreSQL database to ``target`` with pg_dump, from one snapshot.
+def _side_files(path: Path) -> list[Path]:
+    return [Path(f"{path}{suffix}") for suffix in SQLITE_SIDE_FILES]
 
-    Raises BackupError when pg_dump is missing, older than the server, or fails.
+
+def dump_postgres(database: Database, write: Write) -> DatabaseCopy:
+    """Dump a PostgreSQL database with pg_dump, from one snapshot, into ``write``.
+
+    Raises BackupError when pg_dump is missing, older than the server, or
+    fails; see :func:`scut.backup.pgclient.dump_into`.
     """
     tool, tool_major = pg_tool("pg_dump")
     url = database.engine.url
@@ -155,20 +226,20 @@ def dump_postgres(database: Database, target: Path) -> DatabaseCopy:
                 )
             state = read_state(connection)
             # pg_dump reads inside this transaction's snapshot, so it must run
-            # while the transaction is still open.
-            _run(
+            # while the transaction is still open. Without --file it writes
+            # the archive to its standard output.
+            dump_into(
                 [
                     tool,
                     "--format=custom",
                     "--no-password",
                     f"--snapshot={snapshot}",
-                    f"--file={target}",
                     f"--dbname={conninfo(url)}",
                 ],
                 url,
-                "pg_dump",
+                write,
             )
-    return DatabaseCopy(state, hash_file(target), version, tool_major)
+    return DatabaseCopy(state, version, tool_major)
 
 
 def restore_sqlite(staged: Path, database: Database) -> None:
@@ -179,8 +250,10 @@ def restore_sqlite(staged: Path, database: Database) -> None:
     _fsync_folder(target.parent)
 
 
-def restore_postgres(staged: Path, database: Database, dump_major: int | None) -> None:
-    """Load a verified dump into the target's empty PostgreSQL database.
+def restore_postgres(
+    archive: BinaryIO, database: Database, dump_major: int | None
+) -> None:
+    """Load a verified dump, read from ``archive``, into the target's empty database.
 
     Ownership and grants are not restored (``--no-owner --no-privileges``),
     because the roles of the old server may not exist on this one. The whole
@@ -194,7 +267,8 @@ def restore_postgres(staged: Path, database: Database, dump_major: int | None) -
             f"{dump_major} or later and put them first on PATH"
         )
     url = database.engine.url
-    _run(
+    # Without a file name, pg_restore reads the archive from standard input.
+    restore_from(
         [
             tool,
             "--no-owner",
@@ -203,10 +277,9 @@ def restore_postgres(staged: Path, database: Database, dump_major: int | None) -
             "--single-transaction",
             "--no-password",
             f"--dbname={conninfo(url)}",
-            str(staged),
         ],
         url,
-        "pg_restore",
+        archive,
     )
 
 
@@ -234,7 +307,7 @@ def database_contents(database: Database) -> list[str]:
             )
     except SQLAlchemyError as error:
         raise BackupError(
-            f"cannot connect to the target database {_safe(database.engine.url)}: "
+            f"cannot connect to the target database {safe_url(database.engine.url)}: "
             f"{_first_line(error)}; create it first (createdb) and check "
             "SCUT_DATABASE_URL"
         ) from error
@@ -242,7 +315,7 @@ def database_contents(database: Database) -> list[str]:
         return []
     listed = ", ".join(names[:MAX_LISTED])
     more = f" and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else ""
-    return [f"the database {_safe(database.engine.url)} (relations {listed}{more})"]
+    return [f"the database {safe_url(database.engine.url)} (relations {listed}{more})"]
 
 
 def sqlite_path(url: URL) -> str:
@@ -254,66 +327,6 @@ def sqlite_path(url: URL) -> str:
             "plain file path; back up and restore a file-based database"
         )
     return path
-
-
-def pg_tool(name: str) -> tuple[str, int]:
-    """Find a PostgreSQL client tool on PATH; return its path and major version."""
-    path = shutil.which(name)
-    if path is None:
-        raise BackupError(
-            f"{name} was not found on PATH; install the PostgreSQL client tools "
-            "(Debian: postgresql-client) of the server's major version or later"
-        )
-    try:
-        output = subprocess.run(
-            [path, "--version"], capture_output=True, text=True, timeout=30, check=True
-        ).stdout
-    except (OSError, subprocess.SubprocessError) as error:
-        raise BackupError(f"cannot run {path} --version: {error}") from error
-    matched = _VERSION.search(output)
-    if matched is None:
-        raise BackupError(f"cannot read the version of {path} from {output.strip()!r}")
-    return path, int(matched.group(1))
-
-
-def conninfo(url: URL) -> str:
-    """Return a libpq connection string for a URL, without its password."""
-    parameters: dict[str, str] = {}
-    for key, value in url.query.items():
-        parameters[key] = value if isinstance(value, str) else value[-1]
-    if url.host:
-        parameters["host"] = url.host
-    if url.port:
-        parameters["port"] = str(url.port)
-    if url.username:
-        parameters["user"] = url.username
-    if url.database:
-        parameters["dbname"] = url.database
-    return make_conninfo("", **parameters)
-
-
-def _run(command: list[str], url: URL, name: str) -> None:
-    environment = dict(os.environ)
-    if url.password:
-        # In the environment, the password stays out of the process list.
-        environment["PGPASSWORD"] = str(url.password)
-    log.info("Running %s on %s", name, _safe(url))
-    try:
-        completed = subprocess.run(
-            command, env=environment, capture_output=True, text=True, check=False
-        )
-    except OSError as error:
-        raise BackupError(f"cannot run {command[0]}: {error}") from error
-    if completed.returncode != 0:
-        reason = completed.stderr.strip().splitlines()[-5:]
-        raise BackupError(
-            f"{name} failed with exit status {completed.returncode} on "
-            f"{_safe(url)}: {' '.join(reason) or 'no message'}"
-        )
-
-
-def _safe(url: URL) -> str:
-    return url.render_as_string(hide_password=True)
 
 
 def _first_line(error: Exception) -> str:

@@ -25,19 +25,21 @@ from typing import Any, BinaryIO
 
 from scut.errors import ScutError
 
-FORMAT = 1
+# Format 2 seals the database copy; format 1 held it in plaintext.
+FORMAT = 2
 MANIFEST_NAME = "manifest.json"
 CHECKSUMS_NAME = "SHA256SUMS"
 ANCHORS_NAME = "audit-anchors.jsonl"
 PUBLIC_KEY_NAME = "audit-signing-key.pub.pem"
 BLOBS_FOLDER = "blobs"
-SQLITE_NAME = "database.sqlite"
-DUMP_NAME = "database.dump"
+SQLITE_NAME = "database.sqlite.sealed"
+DUMP_NAME = "database.dump.sealed"
 CHUNK = 1024 * 1024
 # The master key id counted for key files that cannot be parsed.
 DAMAGED_KEY_FILE = "(damaged)"
 
 _CHECKSUM_LINE = re.compile(r"^(?P<sha256>[0-9a-f]{64})  (?P<path>[^\n\\]+)$")
+_KEY_ID = re.compile(r"^[0-9a-f]{12}$")
 
 
 class BackupError(ScutError):
@@ -50,9 +52,11 @@ class Manifest:
 
     scut_version: str
     created_at: str
-    # sqlite or postgresql, and the database file in the backup.
+    # sqlite or postgresql, and the sealed database copy in the backup.
     dialect: str
     database_file: str
+    # The id of the master key that wraps the database copy's data key.
+    database_master_key: str
     schema_revision: str | None
     row_counts: dict[str, int]
     # The audit chain's last event when the database was copied.
@@ -93,6 +97,12 @@ class Manifest:
             ) from error
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise BackupError(f"cannot read the manifest {path}: {error}") from error
+        if isinstance(document, dict) and document.get("format") == 1:
+            raise BackupError(
+                f"{path} is of format 1, written before Scut sealed the database "
+                f"copy, and this Scut restores format {FORMAT} only; restore it "
+                "with the Scut that wrote it, then back up again"
+            )
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise BackupError(
                 f"{path} is not a Scut backup manifest of format {FORMAT}; a newer "
@@ -112,6 +122,12 @@ class Manifest:
             problems.append(f"unknown database kind {self.dialect!r}")
         if self.database_file not in (SQLITE_NAME, DUMP_NAME):
             problems.append(f"unknown database file {self.database_file!r}")
+        if not isinstance(self.database_master_key, str) or not _KEY_ID.fullmatch(
+            self.database_master_key
+        ):
+            problems.append(
+                f"invalid database master key id {self.database_master_key!r}"
+            )
         if not isinstance(self.row_counts, dict) or not all(
             isinstance(count, int) for count in self.row_counts.values()
         ):

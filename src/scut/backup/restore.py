@@ -6,6 +6,12 @@ must equal the manifest's, and each file's the one SHA256SUMS lists;
 otherwise the staging folder is removed and nothing is restored. Only then
 is the database loaded from the staged copy and the staged blobs renamed
 into place, so the restore uses exactly the bytes that were checked.
+
+The staged database copy is still sealed. A SQLite copy is unsealed into
+the staging folder, which is in the target's data directory, and moved
+into place. A PostgreSQL dump is read to its end once, so that every
+segment's tag is checked before pg_restore starts, and then unsealed again
+straight into pg_restore's standard input.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from scut.backup.manifest import (
     BLOBS_FOLDER,
     CHECKSUMS_NAME,
     DAMAGED_KEY_FILE,
+    SQLITE_NAME,
     BackupError,
     Manifest,
     backup_files,
@@ -36,10 +43,11 @@ from scut.backup.manifest import (
     hash_file,
     read_checksums,
 )
+from scut.backup.sealing import authenticate_copy, open_database_copy, unseal_copy
 from scut.db.session import Database, alembic_config
 from scut.security.audit import anchor_file
 from scut.settings import Settings
-from scut.storage.keys import load_keyring
+from scut.storage.keys import Keyring, load_keyring
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +55,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 # Files named in a message about a changed backup; the rest are counted.
 MAX_LISTED = 10
+# The unsealed SQLite copy in the staging folder.
+PLAIN_SQLITE_NAME = SQLITE_NAME.removesuffix(".sealed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +95,12 @@ def restore_into(
     """Verify and restore the backup at ``source`` into an empty target.
 
     Raises BackupError, restoring nothing, when the target is not empty, the
-    backup is of another database kind or of an unknown schema, its master
-    keys are not configured, or a file of the backup was changed.
+    backup is of another database kind or of an unknown schema, or its
+    master keys are not configured. It raises BackupError too when a file
+    of the backup was changed or the database copy fails authentication.
     """
     _check_compatible(database, manifest)
-    _check_master_keys(settings, manifest)
+    keyring = _check_master_keys(settings, manifest)
     _check_empty(database, settings)
     data_dir = settings.data_dir
     created = not data_dir.exists()
@@ -98,11 +109,7 @@ def restore_into(
     staging.mkdir()
     try:
         restored = _stage(source, staging, manifest, progress)
-        staged_database = staging / manifest.database_file
-        if manifest.dialect == "sqlite":
-            restore_sqlite(staged_database, database)
-        else:
-            restore_postgres(staged_database, database, manifest.pg_dump_major)
+        _restore_database(database, keyring, staging, manifest)
         if (staging / BLOBS_FOLDER).is_dir():
             os.rename(staging / BLOBS_FOLDER, data_dir / "blobs")
         if manifest.anchors_file is not None:
@@ -141,22 +148,43 @@ def _check_compatible(database: Database, manifest: Manifest) -> None:
         )
 
 
-def _check_master_keys(settings: Settings, manifest: Manifest) -> None:
-    needed = sorted(
-        key for key in manifest.data_keys_by_master_key if key != DAMAGED_KEY_FILE
-    )
-    if not needed:
+def _restore_database(
+    database: Database, keyring: Keyring, staging: Path, manifest: Manifest
+) -> None:
+    sealed = staging / manifest.database_file
+    key_id = manifest.database_master_key
+    if manifest.dialect == "sqlite":
+        plain = staging / PLAIN_SQLITE_NAME
+        unseal_copy(sealed, keyring, key_id, plain)
+        restore_sqlite(plain, database)
         return
+    authenticate_copy(sealed, keyring, key_id)
+    with open_database_copy(sealed, keyring, key_id) as archive:
+        restore_postgres(archive, database, manifest.pg_dump_major)
+
+
+def _check_master_keys(settings: Settings, manifest: Manifest) -> Keyring:
+    """Return the configured keyring; raise BackupError if it lacks a needed key."""
+    sealed: dict[str, list[str]] = {manifest.database_master_key: ["database copy"]}
+    for key in manifest.data_keys_by_master_key:
+        if key != DAMAGED_KEY_FILE:
+            sealed.setdefault(key, []).append("blobs")
     keyring = load_keyring(settings)
     available = set(keyring.keys) if keyring is not None else set()
-    missing = [key for key in needed if key not in available]
-    if missing:
+    missing = sorted(key for key in sealed if key not in available)
+    if keyring is None or missing:
         where = keyring.source if keyring is not None else "no configured key"
+        sealed_parts = " and ".join(
+            dict.fromkeys(part for key in missing for part in sealed[key])
+        )
+        verb = "is" if sealed_parts == "database copy" else "are"
         raise BackupError(
-            f"the backup's blobs are sealed under master key {', '.join(missing)}, "
+            f"the backup's {sealed_parts} {verb} sealed under master key "
+            f"{', '.join(missing)}, "
             f"which is not in {where}; set SCUT_MASTER_KEY_FILE (or "
             "SCUT_MASTER_KEY) to the master key kept apart from the backup"
         )
+    return keyring
 
 
 def _check_empty(database: Database, settings: Settings) -> None:

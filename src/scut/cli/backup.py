@@ -193,16 +193,17 @@ def _print_backup(report: BackupReport) -> None:
         ),
         soft_wrap=True,
     )
-    key_ids = sorted(manifest.data_keys_by_master_key) or [
-        manifest.current_master_key or "none"
-    ]
+    key_ids = set(manifest.data_keys_by_master_key)
+    if manifest.database_master_key:
+        key_ids.add(manifest.database_master_key)
+    listed = ", ".join(sorted(key_ids)) or manifest.current_master_key or "none"
     source = report.master_key_source or "the master key"
     stdout.print(
         text(
-            f"The master key ({', '.join(key_ids)}) is NOT in the backup. Keep "
-            f"{source} apart from the backup, on other media: a restore needs it "
-            "through SCUT_MASTER_KEY_FILE or SCUT_MASTER_KEY, and without it no "
-            "original or thumbnail can be read."
+            f"The master key ({listed}) is NOT in the backup. Keep {source} apart "
+            "from the backup, on other media: a restore needs it through "
+            "SCUT_MASTER_KEY_FILE or SCUT_MASTER_KEY, and without it neither the "
+            "database nor any original or thumbnail can be read."
         ),
         soft_wrap=True,
     )

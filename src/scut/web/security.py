@@ -18,6 +18,7 @@ import hmac
 import ipaddress
 import logging
 import secrets
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
@@ -117,28 +118,38 @@ def csrf_key(request: Request) -> str:
     return created
 
 
-async def check_csrf(request: Request) -> None:
+async def check_csrf(request: Request) -> AsyncIterator[None]:
     """Reject a state-changing page request without the right CSRF token.
 
     Raises CsrfRejected. Requests under ``/api/`` and safe methods pass.
+    A form read here to find the token is closed when the request ends,
+    so files it spooled to disk do not outlive it.
     """
     if request.method in SAFE_METHODS or request.url.path.startswith(API_PREFIX):
+        yield
         return
     _check_origin(request)
     key = request.cookies.get(SESSION_COOKIE) or request.cookies.get(PRESESSION_COOKIE)
     sent = request.headers.get(CSRF_HEADER)
-    if sent is None and _is_form(request):
-        value = (await request.form()).get(CSRF_FIELD)
-        sent = value if isinstance(value, str) else None
-    if not key or not sent or not hmac.compare_digest(sent, csrf_token(key)):
-        log.warning(
-            "CSRF token %s on %s %s from %s",
-            "wrong" if sent else "missing",
-            request.method,
-            request.url.path,
-            client_address(request),
-        )
-        raise CsrfRejected(f"missing or wrong CSRF token on {request.url.path}")
+    form = None
+    try:
+        if sent is None and _is_form(request):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+        if not key or not sent or not hmac.compare_digest(sent, csrf_token(key)):
+            log.warning(
+                "CSRF token %s on %s %s from %s",
+                "wrong" if sent else "missing",
+                request.method,
+                request.url.path,
+                client_address(request),
+            )
+            raise CsrfRejected(f"missing or wrong CSRF token on {request.url.path}")
+        yield
+    finally:
+        if form is not None:
+            await form.close()
 
 
 def _check_origin(request: Request) -> None:

@@ -132,17 +132,17 @@ def test_sign_out(page: Any, users: Users, clock: SteppingClock) -> None:
     assert page.url.endswith("/sign-in")
 
 
-def test_idle_limit_sends_back_to_sign_in(
+def test_idle_limit_locks_the_session(
     page: Any, users: Users, clock: SteppingClock
 ) -> None:
     _sign_in(page, users.add("ana", ("analyst",)), clock)
     page.wait_for_url("**/dashboard")
     clock.advance(dt.timedelta(minutes=31))
     page.reload()
-    assert page.url.endswith("/sign-in?reason=idle")
-    assert "inactivă prea mult timp" in page.inner_text("p.notice")
+    assert "/unlock?next=" in page.url
+    # The session is locked, not ended: its cookie stays for the unlock.
     names = {cookie["name"] for cookie in page.context.cookies()}
-    assert "scut_session" not in names
+    assert "scut_session" in names
 
 
 def test_languages_change_texts_and_dates(

@@ -273,7 +273,7 @@ def test_htmx_request_told_to_sign_in(client: TestClient) -> None:
     assert response.headers["hx-redirect"] == "/sign-in"
 
 
-def test_idle_session_sent_to_sign_in(
+def test_idle_session_sent_to_unlock(
     client: TestClient, users: Users, clock: SteppingClock
 ) -> None:
     sign_in(client, users.add("ana", ("analyst",)), clock)
@@ -283,9 +283,11 @@ def test_idle_session_sent_to_sign_in(
     clock.advance(dt.timedelta(minutes=31))
     response = client.get("/dashboard")
     assert response.status_code == 303
-    assert response.headers["location"] == "/sign-in?reason=idle"
+    assert response.headers["location"].startswith("/unlock?next=")
+    assert "set-cookie" not in response.headers
     page = client.get(response.headers["location"])
-    assert "inactivă prea mult timp" in page.text
+    assert page.status_code == 200
+    assert 'action="/unlock"' in page.text
 
 
 def test_old_session_sent_to_sign_in(

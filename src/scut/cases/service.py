@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from scut.db.models import (
     Case,
     Exhibit,
+    IngestError,
+    Media,
     Occurrence,
     Series,
     SeriesCase,
@@ -17,6 +19,8 @@ from scut.db.models import (
     Unit,
 )
 from scut.errors import ScutError
+from scut.ingest.summary import NOTE_STAGES
+from scut.matching.verdicts import VERDICTS
 from scut.persons.countries import InvalidCountry, country_code
 from scut.security.access import argument, operation
 from scut.security.caller import Caller
@@ -30,6 +34,9 @@ UNIT_KINDS = (
     "foreign-partner",
 )
 CASE_STATUSES = ("open", "closed")
+# Files that one call of describe_submission lists, at most, and errors.
+MAX_FILES_LISTED = 500
+MAX_ERRORS_LISTED = 100
 
 
 class RecordError(ScutError):
@@ -203,6 +210,153 @@ def describe_case(
         "status": case.status,
         "submissions": submissions,
         "series": series,
+    }
+
+
+@operation("submissions.read", before=argument("submission"))
+def describe_submission(
+    session: Session,
+    submission_id: int,
+    offset: int = 0,
+    limit: int = 100,
+    verdict: str | None = None,
+    *,
+    caller: Caller,
+) -> dict[str, Any]:
+    """Return a submission's origin, exhibits and errors, and a page of its files.
+
+    Files are ordered by exhibit and path, from ``offset`` on, ``limit`` at
+    most; ``verdict`` keeps the files with that verdict only. Raises
+    RecordError for a number that does not exist, an invalid verdict, or a
+    page outside 0 <= offset and 1 <= limit <= MAX_FILES_LISTED.
+    """
+    if offset < 0 or not 1 <= limit <= MAX_FILES_LISTED:
+        raise RecordError(
+            f"a page of files has an offset of 0 or more and 1 to "
+            f"{MAX_FILES_LISTED} files, not offset {offset} and {limit} files"
+        )
+    if verdict is not None and verdict not in VERDICTS:
+        raise RecordError(
+            f"unknown verdict {verdict[:30]!r}; use one of {', '.join(VERDICTS)}"
+        )
+    row = session.execute(
+        select(Submission, Case, Unit.name)
+        .join(Case, Case.id == Submission.case_id)
+        .join(Unit, Unit.id == Submission.unit_id)
+        .where(Submission.id == submission_id)
+    ).one_or_none()
+    if row is None:
+        raise RecordError(f"no submission number {submission_id}")
+    submission, case, unit = row
+    exhibits = list(
+        session.scalars(
+            select(Exhibit)
+            .where(Exhibit.submission_id == submission_id)
+            .order_by(Exhibit.label)
+        )
+    )
+    exhibit_ids = [exhibit.id for exhibit in exhibits]
+    in_submission = Occurrence.exhibit_id.in_(exhibit_ids)
+    files = dict(
+        session.execute(
+            select(Occurrence.exhibit_id, func.count())
+            .where(in_submission)
+            .group_by(Occurrence.exhibit_id)
+        ).all()
+    )
+    verdicts = dict(
+        session.execute(
+            select(Occurrence.verdict, func.count())
+            .where(in_submission)
+            .group_by(Occurrence.verdict)
+        ).all()
+    )
+    conditions: list[ColumnElement[bool]] = [in_submission]
+    if verdict is not None:
+        conditions.append(Occurrence.verdict == verdict)
+    total = session.scalar(
+        select(func.count()).select_from(Occurrence).where(*conditions)
+    )
+    page = session.execute(
+        select(Occurrence, Media.kind, Media.mime_type, Media.size)
+        .join(Media, Media.id == Occurrence.media_id)
+        .join(Exhibit, Exhibit.id == Occurrence.exhibit_id)
+        .where(*conditions)
+        .order_by(Exhibit.label, Occurrence.path, Occurrence.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    failed = (
+        IngestError.exhibit_id.in_(exhibit_ids),
+        IngestError.stage.not_in(NOTE_STAGES),
+    )
+    errors = dict(
+        session.execute(
+            select(IngestError.exhibit_id, func.count())
+            .where(*failed)
+            .group_by(IngestError.exhibit_id)
+        ).all()
+    )
+    listed_errors = session.execute(
+        select(
+            IngestError.exhibit_id,
+            IngestError.path,
+            IngestError.stage,
+            IngestError.reason,
+        )
+        .where(*failed)
+        .order_by(IngestError.path, IngestError.stage, IngestError.id)
+        .limit(MAX_ERRORS_LISTED)
+    ).all()
+    labels = {exhibit.id: exhibit.label for exhibit in exhibits}
+    return {
+        "id": submission.id,
+        "case": case.reference,
+        "case_title": case.title,
+        "case_status": case.status,
+        "unit": unit,
+        "officer": submission.officer,
+        "criminal_case_number": submission.criminal_case_number,
+        "legal_basis": submission.legal_basis,
+        "seizure_date": submission.seizure_date,
+        "received_at": submission.received_at,
+        "exhibits": [
+            {
+                "label": exhibit.label,
+                "device": exhibit.device,
+                "files": files.get(exhibit.id, 0),
+                "errors": errors.get(exhibit.id, 0),
+            }
+            for exhibit in exhibits
+        ],
+        "verdicts": {name: verdicts.get(name, 0) for name in VERDICTS},
+        "files": int(total or 0),
+        "offset": offset,
+        "limit": limit,
+        "occurrences": [
+            {
+                "exhibit": labels[occurrence.exhibit_id],
+                "path": occurrence.path,
+                "verdict": occurrence.verdict,
+                "kind": kind,
+                "mime_type": mime_type,
+                "type_mismatch": occurrence.type_mismatch,
+                "size": size,
+                "media_id": occurrence.media_id,
+            }
+            for occurrence, kind, mime_type, size in page
+        ],
+        # Errors of files (notes left out): the first MAX_ERRORS_LISTED by path.
+        "errors": [
+            {
+                "exhibit": labels[exhibit_id],
+                "path": path,
+                "stage": stage,
+                "reason": reason,
+            }
+            for exhibit_id, path, stage, reason in listed_errors
+        ],
+        "error_count": sum(errors.values()),
     }
 
 

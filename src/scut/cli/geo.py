@@ -252,3 +252,53 @@ def geo_geocode(
                 f" ({candidate.basis}, {result.match} match)"
             )
         )
+
+
+@geo_app.command("geocode-addresses")
+def geo_geocode_addresses(as_json: JsonOption = False) -> None:
+    """Fill the coordinates of persons' addresses that have none.
+
+    An address gets the coordinates of its locality when exactly one place
+    fits, within its raion when the address names one. The others are
+    listed with the reason, and with the candidates when several fit.
+    Addresses are personal data, so give --justification.
+    """
+    from scut.geo.addresses import geocode_addresses
+
+    result = run(lambda session: geocode_addresses(session, caller=caller()))
+    if as_json:
+        print_json(dataclasses.asdict(result))
+        return
+    stdout.print(
+        f"Addresses without coordinates: {result.checked}. "
+        f"Coordinates found: {len(result.geocoded)}."
+    )
+    for found in result.geocoded:
+        stdout.print(
+            text(
+                f"  address {found.address_id} (person {found.person_id}): "
+                f"{found.place}, {found.area_code or '-'} "
+                f"{found.latitude:.4f} {found.longitude:.4f}"
+            )
+        )
+    if not result.unresolved:
+        return
+    table = Table(title="Addresses left without coordinates")
+    for column in ("address", "person", "text", "reason", "places that fit"):
+        table.add_column(column, overflow="fold")
+    for item in result.unresolved:
+        places = ""
+        if item.candidates:
+            places = f"{len(item.candidates)} places fit: " + "; ".join(
+                f"{candidate.name}, {candidate.area_code or candidate.admin_name} "
+                f"({candidate.latitude:.4f} {candidate.longitude:.4f})"
+                for candidate in item.candidates
+            )
+        table.add_row(
+            str(item.address_id),
+            text(f"{item.person_id} {item.person_name}"),
+            text(item.address),
+            item.reason,
+            text(places),
+        )
+    stdout.print(table)

@@ -234,7 +234,13 @@ class Occurrence(Base):
     """A media found at one path of an exhibit, with the verdict sent to the unit."""
 
     __tablename__ = "occurrences"
-    __table_args__ = (UniqueConstraint("exhibit_id", "path"),)
+    __table_args__ = (
+        UniqueConstraint("exhibit_id", "path"),
+        # The media grid reads the media of an exhibit, or of a verdict, in
+        # media id order (scut.media.grid_query).
+        Index("ix_occurrences_exhibit_id_media_id", "exhibit_id", "media_id"),
+        Index("ix_occurrences_verdict_media_id", "verdict", "media_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     exhibit_id: Mapped[int] = mapped_column(ForeignKey("exhibits.id"))
@@ -247,7 +253,7 @@ class Occurrence(Base):
     extension_mime_type: Mapped[str | None] = mapped_column(String(100))
     type_mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
     # known-good, known, near or new; see scut.matching.verdicts.
-    verdict: Mapped[str] = mapped_column(String(20), index=True)
+    verdict: Mapped[str] = mapped_column(String(20))
     verdict_detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # When the verdict was last computed; a later ``scut match`` renews it.
     matched_at: Mapped[dt.datetime | None] = mapped_column()

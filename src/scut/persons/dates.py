@@ -26,7 +26,17 @@ _DAY_FIRST = re.compile(r"(?:(\d{1,2})[./])?(\d{1,2})[./](\d{4})")
 
 
 class InvalidDate(ScutError):
-    """Raised for a date that cannot be read or cannot exist."""
+    """Raised for a date that cannot be read or cannot exist.
+
+    ``code`` names the failed check (empty, format, day-needed, not-a-date,
+    day-without-month, too-early, future, month or day) and ``details``
+    contains the values the message quotes, for pages in other languages.
+    """
+
+    def __init__(self, message: str, code: str = "invalid", **details: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.details = details
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -78,7 +88,7 @@ def parse_partial_date(text: str, *, allow_future: bool = False) -> PartialDate:
     """
     value = text.strip()
     if not value:
-        raise InvalidDate("invalid date: the value is empty")
+        raise InvalidDate("invalid date: the value is empty", "empty")
     shown = quoted(value)
     iso = _ISO.fullmatch(value)
     if iso:
@@ -88,7 +98,8 @@ def parse_partial_date(text: str, *, allow_future: bool = False) -> PartialDate:
         if not day_first:
             raise InvalidDate(
                 f"invalid date {shown}: write it as YYYY-MM-DD, DD.MM.YYYY, "
-                "YYYY-MM, MM.YYYY or YYYY"
+                "YYYY-MM, MM.YYYY or YYYY",
+                "format",
             )
         day, month, year = day_first.groups()
     return _build(int(year), _int(month), _int(day), shown, allow_future)
@@ -100,7 +111,8 @@ def parse_date(text: str, *, allow_future: bool = False) -> dt.date:
     full = partial.as_date()
     if full is None:
         raise InvalidDate(
-            f"invalid date {quoted(text.strip())}: the day and month are needed"
+            f"invalid date {quoted(text.strip())}: the day and month are needed",
+            "day-needed",
         )
     return full
 
@@ -112,14 +124,14 @@ def partial_date_from_value(value: object) -> PartialDate:
     if isinstance(value, dt.date):
         return _build(value.year, value.month, value.day, value.isoformat())
     if isinstance(value, bool):
-        raise InvalidDate(f"invalid date {value!r}: not a date")
+        raise InvalidDate(f"invalid date {value!r}: not a date", "not-a-date")
     if isinstance(value, int):
         return _build(value, None, None, str(value))
     if isinstance(value, float) and value.is_integer():
         return _build(int(value), None, None, str(int(value)))
     if isinstance(value, str):
         return parse_partial_date(value)
-    raise InvalidDate(f"invalid date {quoted(str(value))}: not a date")
+    raise InvalidDate(f"invalid date {quoted(str(value))}: not a date", "not-a-date")
 
 
 def date_from_value(value: object) -> dt.date:
@@ -127,7 +139,9 @@ def date_from_value(value: object) -> dt.date:
     partial = partial_date_from_value(value)
     full = partial.as_date()
     if full is None:
-        raise InvalidDate(f"invalid date '{partial}': the day and month are needed")
+        raise InvalidDate(
+            f"invalid date '{partial}': the day and month are needed", "day-needed"
+        )
     return full
 
 
@@ -154,24 +168,39 @@ def _check(
     if allow_future:
         today = dt.date(MAX_FUTURE_YEAR, 12, 31)
     if day is not None and month is None:
-        raise InvalidDate(f"invalid date {shown}: a day without a month")
+        raise InvalidDate(
+            f"invalid date {shown}: a day without a month", "day-without-month"
+        )
     if year < MIN_YEAR:
-        raise InvalidDate(f"invalid date {shown}: the year is before {MIN_YEAR}")
+        raise InvalidDate(
+            f"invalid date {shown}: the year is before {MIN_YEAR}",
+            "too-early",
+            min_year=str(MIN_YEAR),
+        )
     if year > today.year:
-        raise InvalidDate(f"invalid date {shown}: the date is in the future")
+        raise InvalidDate(f"invalid date {shown}: the date is in the future", "future")
     if month is not None and not 1 <= month <= 12:
-        raise InvalidDate(f"invalid date {shown}: there is no month {month}")
+        raise InvalidDate(
+            f"invalid date {shown}: there is no month {month}",
+            "month",
+            month=str(month),
+        )
     if month is not None and day is not None:
         try:
             full = dt.date(year, month, day)
         except ValueError:
             raise InvalidDate(
-                f"invalid date {shown}: {year:04d}-{month:02d} has no day {day}"
+                f"invalid date {shown}: {year:04d}-{month:02d} has no day {day}",
+                "day",
+                day=str(day),
+                month=f"{year:04d}-{month:02d}",
             ) from None
         if full > today:
-            raise InvalidDate(f"invalid date {shown}: the date is in the future")
+            raise InvalidDate(
+                f"invalid date {shown}: the date is in the future", "future"
+            )
     elif month is not None and (year, month) > (today.year, today.month):
-        raise InvalidDate(f"invalid date {shown}: the date is in the future")
+        raise InvalidDate(f"invalid date {shown}: the date is in the future", "future")
 
 
 def _int(text: str | None) -> int | None:

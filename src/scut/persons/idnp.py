@@ -24,7 +24,17 @@ _DIGIT_RUN = re.compile(r"[0-9]{5,}")
 
 
 class InvalidIdnp(ScutError):
-    """Raised for a value that is not a valid IDNP; the message gives the reason."""
+    """Raised for a value that is not a valid IDNP; the message gives the reason.
+
+    ``code`` names the failed check (empty, not-digits, length, organisation,
+    prefix, placeholder or check-digit) and ``details`` contains the numbers the
+    message quotes, so that pages can say the same in the reader's language.
+    """
+
+    def __init__(self, message: str, code: str = "invalid", **details: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.details = details
 
 
 def validate_idnp(value: str) -> str:
@@ -36,31 +46,42 @@ def validate_idnp(value: str) -> str:
     digits = "".join(ch for ch in value if ch not in " -.\t")
     shown = quoted(value)
     if not digits:
-        raise InvalidIdnp("invalid IDNP: the value is empty")
+        raise InvalidIdnp("invalid IDNP: the value is empty", "empty")
     if not (digits.isascii() and digits.isdigit()):
-        raise InvalidIdnp(f"invalid IDNP {shown}: it must contain digits only")
+        raise InvalidIdnp(
+            f"invalid IDNP {shown}: it must contain digits only", "not-digits"
+        )
     if len(digits) != LENGTH:
         raise InvalidIdnp(
-            f"invalid IDNP {shown}: it has {len(digits)} digits, an IDNP has {LENGTH}"
+            f"invalid IDNP {shown}: it has {len(digits)} digits, an IDNP has {LENGTH}",
+            "length",
+            digits=str(len(digits)),
         )
     if digits[0] == "1":
         raise InvalidIdnp(
             f"invalid IDNP {shown}: a number starting with 1 is an organisation's "
-            "IDNO, not a person's IDNP"
+            "IDNO, not a person's IDNP",
+            "organisation",
         )
     if digits[0] not in PERSON_PREFIXES:
         raise InvalidIdnp(
-            f"invalid IDNP {shown}: a person's IDNP starts with 2 (or 0 on old numbers)"
+            f"invalid IDNP {shown}: a person's IDNP starts with 2 "
+            "(or 0 on old numbers)",
+            "prefix",
         )
     if len(set(digits)) == 1:
         raise InvalidIdnp(
-            f"invalid IDNP {shown}: a number of one repeated digit is a placeholder"
+            f"invalid IDNP {shown}: a number of one repeated digit is a placeholder",
+            "placeholder",
         )
     expected = idno.calc_check_digit(digits[:12])
     if digits[12] != expected:
         raise InvalidIdnp(
             f"invalid IDNP {shown}: the check digit is {digits[12]}, "
-            f"the first twelve digits give {expected}; check for a mistyped digit"
+            f"the first twelve digits give {expected}; check for a mistyped digit",
+            "check-digit",
+            given=digits[12],
+            expected=expected,
         )
     return digits
 

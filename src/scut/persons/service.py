@@ -52,13 +52,30 @@ class PersonError(ScutError):
     """Raised for a person operation that the records do not allow."""
 
 
-class InvalidPersonField(PersonError):
-    """Raised for an invalid value, naming the field."""
+class PersonNotFound(PersonError):
+    """Raised when no person has the number asked for."""
 
-    def __init__(self, field_name: str, message: str) -> None:
+
+class InvalidPersonField(PersonError):
+    """Raised for an invalid value, naming the field.
+
+    ``code`` names the failed check, as InvalidIdnp and InvalidDate do for
+    theirs, and ``details`` the values the message quotes, so that pages
+    can explain the error in the reader's language.
+    """
+
+    def __init__(
+        self,
+        field_name: str,
+        message: str,
+        code: str = "invalid",
+        details: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(f"{field_name}: {message}")
         self.field = field_name
         self.reason = message
+        self.code = code
+        self.details = dict(details or {})
 
 
 @dataclass(slots=True)
@@ -100,6 +117,8 @@ class PersonView:
     addresses: list[dict[str, Any]] = field(default_factory=list)
     links: list[dict[str, Any]] = field(default_factory=list)
     convictions: list[dict[str, Any]] = field(default_factory=list)
+    # The number of each linked series, by name, for links to its page.
+    series_ids: dict[str, int] = field(default_factory=dict)
 
 
 @operation("persons.create", after=result_id("person"))
@@ -148,10 +167,10 @@ def create_person(
 
 
 def get_person(session: Session, person_id: int) -> Person:
-    """Return the person numbered ``person_id`` or raise PersonError."""
+    """Return the person numbered ``person_id`` or raise PersonNotFound."""
     person = session.get(Person, person_id)
     if person is None:
-        raise PersonError(f"no person number {person_id}")
+        raise PersonNotFound(f"no person number {person_id}")
     return person
 
 
@@ -316,10 +335,11 @@ def add_address(
         raise InvalidPersonField(
             "address_kind",
             f"unknown kind {kind!r}; use one of {', '.join(ADDRESS_KINDS)}",
+            "unknown",
         )
     text = " ".join(address.split())
     if not text:
-        raise InvalidPersonField("address", "the address is empty")
+        raise InvalidPersonField("address", "the address is empty", "empty")
     if (latitude is None) != (longitude is None):
         raise InvalidPersonField("coordinates", "give both latitude and longitude")
     if latitude is not None and not -90 <= latitude <= 90:
@@ -366,10 +386,12 @@ def set_identification(
     person = get_person(session, person_id)
     if identified and not (by or "").strip():
         raise InvalidPersonField(
-            "identified_by", "name the unit or foreign state that identified the person"
+            "identified_by",
+            "name the unit or foreign state that identified the person",
+            "empty",
         )
     if on is not None and on > dt.date.today():
-        raise InvalidPersonField("identified_on", f"{on} is in the future")
+        raise InvalidPersonField("identified_on", f"{on} is in the future", "future")
     before = [person.identification, person.identified_on, person.identified_by]
     person.identification = "identified" if identified else "unidentified"
     person.identified_on = (on or dt.date.today()) if identified else None
@@ -447,7 +469,7 @@ def link_person(
     person = get_person(session, person_id)
     if role not in ROLES:
         raise InvalidPersonField(
-            "role", f"unknown role {role!r}; use one of {', '.join(ROLES)}"
+            "role", f"unknown role {role!r}; use one of {', '.join(ROLES)}", "unknown"
         )
     if (series_id is None) == (media_id is None):
         raise PersonError("link a person to either a series or a media")
@@ -605,6 +627,8 @@ def describe_person(session: Session, person_id: int, *, caller: Caller) -> Pers
         view.links.append(
             {"role": link.role, "series": series_name, "media": link.media_id}
         )
+        if link.series_id is not None and series_name is not None:
+            view.series_ids[series_name] = link.series_id
     for conviction in session.scalars(
         select(Conviction)
         .where(Conviction.person_id == person.id)
@@ -656,13 +680,16 @@ def check_categories(categories: Iterable[str]) -> list[str]:
     wanted = {category.strip().lower() for category in categories if category.strip()}
     if not wanted:
         raise InvalidPersonField(
-            "categories", f"a person needs a category: one of {', '.join(CATEGORIES)}"
+            "categories",
+            f"a person needs a category: one of {', '.join(CATEGORIES)}",
+            "empty",
         )
     unknown = sorted(wanted - set(CATEGORIES))
     if unknown:
         raise InvalidPersonField(
             "categories",
             f"unknown category {unknown[0]!r}; use {', '.join(CATEGORIES)}",
+            "unknown",
         )
     return [category for category in CATEGORIES if category in wanted]
 
@@ -729,11 +756,18 @@ def _add_name(
 def _name(field_name: str, value: str | None) -> str:
     text = names.normalise_name(value or "")
     if not text:
-        raise InvalidPersonField(field_name, "must not be empty")
+        raise InvalidPersonField(field_name, "must not be empty", "empty")
     if len(text) > MAX_NAME:
-        raise InvalidPersonField(field_name, f"longer than {MAX_NAME} characters")
+        raise InvalidPersonField(
+            field_name,
+            f"longer than {MAX_NAME} characters",
+            "too-long",
+            {"maximum": str(MAX_NAME)},
+        )
     if not any(character.isalpha() for character in text):
-        raise InvalidPersonField(field_name, f"{text!r} contains no letters")
+        raise InvalidPersonField(
+            field_name, f"{text!r} contains no letters", "no-letters"
+        )
     return text
 
 
@@ -749,7 +783,7 @@ def _gender(value: str | None) -> str:
     text = aliases.get(text, text)
     if text not in GENDERS:
         raise InvalidPersonField(
-            "gender", f"unknown gender {value!r}; use {', '.join(GENDERS)}"
+            "gender", f"unknown gender {value!r}; use {', '.join(GENDERS)}", "unknown"
         )
     return text
 
@@ -760,7 +794,7 @@ def _country(field_name: str, value: str | None) -> str | None:
     try:
         return country_code(value)
     except InvalidCountry as error:
-        raise InvalidPersonField(field_name, str(error)) from None
+        raise InvalidPersonField(field_name, str(error), "unknown") from None
 
 
 def _birth_date(value: str | PartialDate | None) -> PartialDate | None:
@@ -771,7 +805,9 @@ def _birth_date(value: str | PartialDate | None) -> PartialDate | None:
     try:
         return parse_partial_date(value)
     except InvalidDate as error:
-        raise InvalidPersonField("birth_date", str(error)) from None
+        raise InvalidPersonField(
+            "birth_date", str(error), error.code, error.details
+        ) from None
 
 
 def _idnp(session: Session, value: str | None, person_id: int | None) -> str | None:
@@ -780,11 +816,16 @@ def _idnp(session: Session, value: str | None, person_id: int | None) -> str | N
     try:
         digits = validate_idnp(value)
     except InvalidIdnp as error:
-        raise InvalidPersonField("idnp", str(error)) from None
+        raise InvalidPersonField(
+            "idnp", str(error), error.code, error.details
+        ) from None
     holder = session.scalar(select(Person.id).where(Person.idnp == digits))
     if holder is not None and holder != person_id:
         raise InvalidPersonField(
-            "idnp", f"IDNP {digits} is already recorded for person {holder}"
+            "idnp",
+            f"IDNP {digits} is already recorded for person {holder}",
+            "duplicate",
+            {"person": str(holder)},
         )
     return digits
 

@@ -104,10 +104,18 @@ MATRIX: Mapping[str, Rule] = {
     "cases.status": _rule(ANALYST, SUPERVISOR),
     "cases.list": _rule(ANALYST, SUPERVISOR, audited=False),
     "cases.read": _rule(ANALYST, SUPERVISOR),
+    # One submission with its exhibits and the paths and verdicts of its
+    # files; paths come from the evidence, so each read is audited.
+    "submissions.read": _rule(ANALYST, SUPERVISOR),
     # Media.
     "media.list": _rule(ANALYST, SUPERVISOR),
     "media.view": _rule(ANALYST, SUPERVISOR),
     "media.reveal": _rule(ANALYST, SUPERVISOR),
+    # The grid's blurred previews keep a few greyscale cells of a thumbnail,
+    # in which nothing can be recognised, so one is not a look at the media
+    # and is not audited. The audited media.list event of the grid page
+    # names every media whose preview the page shows.
+    "media.preview": _rule(ANALYST, SUPERVISOR, audited=False),
     # The auditor may check custody too. The history names the staff who
     # received, ingested, categorised, viewed and handed over a media, as the
     # audit log does. It contains no picture, path, metadata or categorisation
@@ -143,6 +151,10 @@ MATRIX: Mapping[str, Rule] = {
     "store.verify": _rule(ADMIN, SUPERVISOR),
     "audit.read": _rule(AUDITOR),
     "audit.verify": _rule(AUDITOR, ADMIN),
+    # A user's own API tokens. Listing or revoking another user's tokens
+    # needs the admin role, which the functions check themselves.
+    "tokens.list": _rule(SUBMITTER, ANALYST, SUPERVISOR, AUDITOR, ADMIN, audited=False),
+    "tokens.revoke": _rule(SUBMITTER, ANALYST, SUPERVISOR, AUDITOR, ADMIN),
     "cases.erase": _rule(SUPERVISOR, personal=True),
 }
 

@@ -832,14 +832,19 @@ def search_events(
     since: dt.datetime | None = None,
     object_id: str | None = None,
     limit: int = 100,
+    until: dt.datetime | None = None,
+    outcome: str | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Return audit events, newest first, and record the read as audit.read.
 
     ``user`` matches part of the user name, any case. ``action`` matches
-    exactly, or as a prefix when it ends in ``*``. ``since`` is inclusive,
-    and a naive one is read as UTC. ``object_id`` matches events that name
-    that object id. Raises AccessDenied (recorded) unless the caller is an
-    auditor.
+    exactly, or as a prefix when it ends in ``*``. ``since`` is inclusive
+    and ``until`` exclusive, and a naive one is read as UTC. ``object_id``
+    matches events that name that object id, and ``outcome`` is one of
+    OUTCOMES. ``offset`` skips that many of the newest matching events, for
+    paging. Raises AccessDenied (recorded) unless the caller is an auditor,
+    and AuditError for an invalid limit, offset or outcome.
     """
     filters = {
         "user": user,
@@ -848,11 +853,26 @@ def search_events(
         "since": _iso_utc(since) if since else None,
         "limit": limit,
     }
+    # Recorded only when given, so events of reads without them keep their form.
+    optional = {
+        "until": _iso_utc(until) if until else None,
+        "outcome": outcome,
+        "offset": offset or None,
+    }
+    filters.update({key: value for key, value in optional.items() if value})
     _check_access(database, caller, AUDIT_READ, filters)
     if limit < 1:
         raise AuditError(f"invalid limit {limit}; it must be at least 1")
+    if offset < 0:
+        raise AuditError(f"invalid offset {offset}; it must be 0 or more")
+    if outcome is not None and outcome not in OUTCOMES:
+        raise AuditError(
+            f"unknown outcome {outcome!r}; use one of {', '.join(OUTCOMES)}"
+        )
 
-    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    query = (
+        select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
+    )
     if user:
         query = query.where(
             func.lower(AuditEvent.user).contains(user.lower(), autoescape=True)
@@ -865,6 +885,12 @@ def search_events(
         if since.tzinfo is None:
             since = since.replace(tzinfo=dt.UTC)
         query = query.where(AuditEvent.at >= since.astimezone(dt.UTC))
+    if until is not None:
+        if until.tzinfo is None:
+            until = until.replace(tzinfo=dt.UTC)
+        query = query.where(AuditEvent.at < until.astimezone(dt.UTC))
+    if outcome is not None:
+        query = query.where(AuditEvent.outcome == outcome)
     if object_id:
         needle = json.dumps(object_id, ensure_ascii=False)
         query = query.where(AuditEvent.object_ids.contains(needle, autoescape=True))

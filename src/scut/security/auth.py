@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session
 
 from scut.db.models import ApiToken, LoginAttempt, LoginSession, Unit, User, UserRole
 from scut.errors import ConfigurationError, ScutError
-from scut.security.access import Target, argument, operation
+from scut.security.access import AccessDenied, Target, argument, operation
 from scut.security.audit import record_event
-from scut.security.caller import ROLES, Caller
+from scut.security.caller import ADMIN, ROLES, Caller
 from scut.security.clock import Clock, SystemClock
 from scut.security.passwords import (
     Verification,
@@ -574,6 +574,90 @@ def revoke_api_token(session: Session, token: str, clock: Clock) -> None:
             user,
             {"token": row.id},
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ApiTokenView:
+    """An API token as its owner sees it: never the token itself."""
+
+    id: int
+    name: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+@operation("tokens.list")
+def list_api_tokens(
+    session: Session, username: str | None = None, *, caller: Caller
+) -> list[ApiTokenView]:
+    """Return the API tokens of ``username``, newest first; by default the caller's.
+
+    Another user's tokens are listed only for an administrator. Raises
+    AccessDenied for anyone else, and UserError for an unknown user or a
+    caller without an account (the local operator names the user).
+    """
+    owner = _token_owner(session, username, caller, "tokens.list")
+    rows = session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == owner.id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    )
+    return [
+        ApiTokenView(
+            id=row.id,
+            name=row.name,
+            created_at=_when(row.created_at),
+            expires_at=_when(row.expires_at),
+            last_used_at=_aware(row.last_used_at),
+            revoked_at=_aware(row.revoked_at),
+        )
+        for row in rows
+    ]
+
+
+@operation("tokens.revoke", before=argument("api_token"))
+def revoke_api_token_by_id(
+    session: Session, token_id: int, *, caller: Caller, clock: Clock
+) -> None:
+    """Revoke the API token ``token_id`` of the caller, or of anyone for an admin.
+
+    Revoking a token twice changes nothing. Raises ApiTokenRejected for an
+    unknown id and AccessDenied for another user's token.
+    """
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise ApiTokenRejected(f"no API token has the id {token_id}")
+    if row.user_id != caller.user_id and ADMIN not in caller.roles:
+        raise AccessDenied(
+            f"{caller.name} may revoke only their own API tokens, not token {token_id}",
+            "tokens.revoke",
+            Target("api_token", [str(token_id)]),
+        )
+    if row.revoked_at is None:
+        row.revoked_at = clock.now()
+        log.info("API token %d of user %d revoked", row.id, row.user_id)
+
+
+def _token_owner(
+    session: Session, username: str | None, caller: Caller, operation_name: str
+) -> User:
+    if username is None:
+        if caller.user_id is None:
+            raise UserError(f"{caller.name} has no account; name the user instead")
+        owner = session.get(User, caller.user_id)
+        if owner is None:
+            raise UserError(f"the account of {caller.name} no longer exists")
+        return owner
+    owner = _user(session, username)
+    if owner.id != caller.user_id and ADMIN not in caller.roles:
+        raise AccessDenied(
+            f"{caller.name} may list only their own API tokens",
+            operation_name,
+            Target("user", [owner.username]),
+        )
+    return owner
 
 
 def token_digest(token: str) -> str:

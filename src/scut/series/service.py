@@ -37,10 +37,17 @@ log = logging.getLogger(__name__)
 
 NOTE_KINDS = ("object", "place", "language", "other")
 MAX_NAME = 200
+# The largest series number: ids are PostgreSQL integers, so a larger
+# number names no series (and would fail in the database).
+MAX_ID = 2**31 - 1
 
 
 class SeriesError(ScutError):
     """Raised for a series operation that the records do not allow."""
+
+
+class SeriesNotFound(SeriesError):
+    """Raised when no series has the name or number asked for."""
 
 
 @dataclass(slots=True)
@@ -59,14 +66,22 @@ class SeriesSummary:
 
 
 def find_series(session: Session, reference: str) -> Series:
-    """Return the series named or numbered ``reference``, or raise SeriesError."""
+    """Return the series named or numbered ``reference``, or raise SeriesNotFound."""
     text = unicodedata.normalize("NFC", " ".join(reference.split()))
     found = session.scalar(select(Series).where(Series.name == text))
-    if found is None and text.isdigit():
+    if found is None and _is_number(text):
         found = session.get(Series, int(text))
     if found is None:
-        raise SeriesError(f"no series named or numbered {text[:80]!r}")
+        raise SeriesNotFound(f"no series named or numbered {text[:80]!r}")
     return found
+
+
+def _is_number(text: str) -> bool:
+    """Return whether ``text`` is a series number: ASCII digits up to MAX_ID.
+
+    str.isdigit() also accepts digits that int() rejects, such as "²".
+    """
+    return text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= MAX_ID
 
 
 def live_series(session: Session, reference: str) -> Series:

@@ -23,6 +23,7 @@ from scut.db.models import LoginSession, User
 from scut.security.auth import (
     ApiTokenRejected,
     SessionExpired,
+    SessionLocked,
     check_api_token,
     check_session,
     token_digest,
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 NOT_SIGNED_IN = ""
 SESSION_ENDED = "ended"
 SESSION_IDLE = "idle"
+# An idle session, which its user unlocks on the unlock page.
+SESSION_LOCKED = "locked"
 SESSION_TOO_OLD = "expired"
 ACCOUNT_DISABLED = "disabled"
 SIGNED_OUT = "signed-out"
@@ -78,6 +81,9 @@ def page_caller(request: Request) -> Caller:
             display_name = session.scalar(
                 select(User.display_name).where(User.id == caller.user_id)
             )
+    except SessionLocked:
+        log.info("locked session for %s", client_address(request))
+        raise SignInRequired(SESSION_LOCKED) from None
     except SessionExpired:
         with database.session() as session:
             reason = expiry_reason(

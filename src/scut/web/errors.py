@@ -21,7 +21,7 @@ from starlette.requests import Request
 from scut.errors import ConfigurationError, ScutError
 from scut.security.access import AccessDenied, record_denial
 from scut.security.caller import Caller
-from scut.web.callers import SignInRequired
+from scut.web.callers import SESSION_LOCKED, SignInRequired
 from scut.web.context import context_of
 from scut.web.i18n import N_
 from scut.web.rendering import render_page
@@ -91,15 +91,24 @@ def error_page(
 
 
 def _sign_in_required(request: Request, error: SignInRequired) -> Response:
-    target = "/sign-in"
-    if error.reason:
-        target += f"?reason={quote(error.reason)}"
+    locked = error.reason == SESSION_LOCKED
+    if locked:
+        # The session stays: its user unlocks it and returns to the page.
+        from scut.web.admin.unlock import unlock_target
+
+        target = unlock_target(request)
+    else:
+        target = "/sign-in"
+        if error.reason:
+            target += f"?reason={quote(error.reason)}"
     response: Response
     if request.headers.get("hx-request") == "true":
         # HTMX would put a redirected page inside the current one.
         response = Response(status_code=204, headers={"HX-Redirect": target})
     else:
         response = RedirectResponse(target, status_code=303)
+    if locked:
+        return response
     delete_cookie(
         response,
         request,

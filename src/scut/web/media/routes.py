@@ -1,4 +1,4 @@
-"""Pages of media: the grid, its filters, reveal and categorisation, the detail."""
+"""The routers of the media area, shared by its page and API modules."""
 
 from __future__ import annotations
 

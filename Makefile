@@ -9,7 +9,7 @@ test:
 	scripts/bootstrap
 	scripts/ensure-postgres
 	scripts/ensure-chromium
-	.venv/bin/python -m pytest -n 2 -q
+	SCUT_TEST_ARTEFACTS="$(CURDIR)/test-artifacts" .venv/bin/python -m pytest -n 2 -q
 
 bench:
 	scripts/bootstrap

@@ -21,6 +21,7 @@ import openpyxl
 import pytest
 from stdnum.md import idno
 
+from scut.convicted import reader
 from scut.convicted.reader import (
     COLUMN_ALIASES,
     MAX_CELL_LENGTH,
@@ -738,6 +739,34 @@ def test_old_xls_content_with_other_name(tmp_path: Path) -> None:
 
     with pytest.raises(ConvictedFileError, match=r"\(\.xls\) workbooks"):
         read_convicted(path)
+
+
+def test_xlsx_expanding_past_limit_rejected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_xlsx(tmp_path / "bomb.xlsx", [HEADER, ROW_A])
+    with zipfile.ZipFile(path) as archive:
+        expanded = sum(info.file_size for info in archive.infolist())
+    monkeypatch.setattr(reader, "MAX_XLSX_EXPANDED_BYTES", expanded - 1)
+
+    with pytest.raises(ConvictedFileError, match="expands to .* over the limit"):
+        read_rows(path)
+
+    monkeypatch.setattr(reader, "MAX_XLSX_EXPANDED_BYTES", expanded)
+    assert len(accepted(read_rows(path)[1])) == 1
+
+
+def test_xlsx_long_blank_run_rejected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reader, "MAX_BLANK_ROW_RUN", 5)
+    blank = [""] * len(HEADER)
+    path = write_xlsx(tmp_path / "gap.xlsx", [HEADER, ROW_A, *[blank] * 6, ROW_B])
+    short = write_xlsx(tmp_path / "ok.xlsx", [HEADER, ROW_A, *[blank] * 5, ROW_B])
+
+    with pytest.raises(ConvictedFileError, match="more than 5 blank rows"):
+        read_rows(path)
+    assert len(accepted(read_rows(short)[1])) == 2
 
 
 def test_xlsx_name_with_csv_content(tmp_path: Path) -> None:

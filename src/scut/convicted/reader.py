@@ -50,6 +50,12 @@ log = logging.getLogger(__name__)
 MAX_CELL_LENGTH = 500
 # Maximum length of the offending value that a RejectedRow keeps.
 MAX_REJECTED_VALUE = 200
+# What the parts of an XLSX file may expand to. A workbook of 100,000 rows
+# of a dozen columns expands to about 60 MB, so 512 MiB leaves room.
+MAX_XLSX_EXPANDED_BYTES = 512 * 1024 * 1024
+# Blank rows in a row after which a worksheet is rejected: a list has
+# none such, and millions of them take minutes to read.
+MAX_BLANK_ROW_RUN = 10_000
 DELIMITERS = (",", ";", "\t")
 
 # Header names accepted for each canonical column, in English, Romanian and
@@ -420,8 +426,32 @@ def _open_xlsx(path: Path, registry: str | None) -> ConvictedFile:
     )
 
 
+def _check_expanded_size(path: Path) -> None:
+    """Reject a workbook whose parts expand past MAX_XLSX_EXPANDED_BYTES.
+
+    openpyxl reads the shared strings whole, so a small file whose strings
+    part expands to gigabytes would fill the memory (a zip bomb). The
+    sizes the archive declares are checked before any part is read.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+    except _OPENPYXL_ERRORS as error:
+        raise ConvictedFileError(
+            f"{path}: not a readable XLSX workbook ({error}); "
+            "export the list again as .xlsx or as CSV UTF-8"
+        ) from error
+    if expanded > MAX_XLSX_EXPANDED_BYTES:
+        raise ConvictedFileError(
+            f"{path}: the workbook expands to {expanded:,} bytes, over the "
+            f"limit of {MAX_XLSX_EXPANDED_BYTES:,}; export the list as CSV "
+            "UTF-8 instead"
+        )
+
+
 @contextmanager
 def _open_workbook(path: Path) -> Iterator[Any]:
+    _check_expanded_size(path)
     # A file object rather than the path, because openpyxl 3.1 rejects a
     # path whose extension is not .xlsx, .xlsm, .xltx or .xltm.
     with path.open("rb") as handle:
@@ -456,6 +486,7 @@ def _sheet_rows(path: Path, sheet: Any) -> Iterator[tuple[int, tuple[object, ...
     sheet.reset_dimensions()
     cells = iter(sheet.iter_rows(values_only=True))
     number = 0
+    blank_run = 0
     while True:
         try:
             row = next(cells)
@@ -467,7 +498,15 @@ def _sheet_rows(path: Path, sheet: Any) -> Iterator[tuple[int, tuple[object, ...
                 f"({error}); export the list again"
             ) from error
         number += 1
-        yield number, _trim_row(row)
+        trimmed = _trim_row(row)
+        blank_run = 0 if trimmed else blank_run + 1
+        if blank_run > MAX_BLANK_ROW_RUN:
+            raise ConvictedFileError(
+                f"{path}: worksheet {sheet.title!r} has more than "
+                f"{MAX_BLANK_ROW_RUN:,} blank rows in a row before row {number}; "
+                "delete the blank rows and export the list again"
+            )
+        yield number, trimmed
 
 
 def _read_xlsx_header(path: Path, sheet: Any) -> tuple[int, _Header]:

@@ -184,6 +184,23 @@ def _events(database: Database, action: str) -> list[AuditEvent]:
 # -- user administration ------------------------------------------------------
 
 
+def test_submitter_needs_unit(database: Database) -> None:
+    with (
+        pytest.raises(UserError, match="submitter and needs a unit"),
+        database.session() as session,
+        session.begin(),
+    ):
+        create_user(session, "sam", PASSWORD, ["submitter"], caller=ADMIN)
+    with database.session() as session, session.begin():
+        create_user(session, "ana", PASSWORD, ["analyst"], caller=ADMIN)
+    with (
+        pytest.raises(UserError, match="submitter and needs a unit"),
+        database.session() as session,
+        session.begin(),
+    ):
+        change_roles(session, "ana", add=["submitter"], remove=[], caller=ADMIN)
+
+
 def test_create_user_checks_values(database: Database) -> None:
     cases = [
         (("x", PASSWORD, ["analyst"]), UserError, "invalid user name"),

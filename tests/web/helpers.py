@@ -81,9 +81,17 @@ class Users:
         display_name: str = "",
     ) -> WebUser:
         keyring = self.keyring()
+        # Scut creates no submitter without a unit. Tests of one (as a
+        # user whose unit was taken away would be) get a unit that is then
+        # removed from the user.
+        unitless_submitter = "submitter" in roles and not unit
         with self.database.session() as session, session.begin():
-            unit_id = _unit_id(session, unit) if unit else None
-            create_user(
+            unit_id = (
+                _unit_id(session, unit or "Unit removed later")
+                if (unit or unitless_submitter)
+                else None
+            )
+            user_row = create_user(
                 session,
                 username,
                 PASSWORD,
@@ -92,6 +100,8 @@ class Users:
                 display_name,
                 caller=self.operator,
             )
+            if unitless_submitter:
+                user_row.unit_id = None
             enrolment = enrol_totp(
                 session, username, caller=self.operator, keyring=keyring
             )

@@ -32,7 +32,7 @@ from scut.db.models import ApiToken, LoginAttempt, LoginSession, Unit, User, Use
 from scut.errors import ConfigurationError, ScutError
 from scut.security.access import AccessDenied, Target, argument, operation
 from scut.security.audit import record_event
-from scut.security.caller import ADMIN, ROLES, Caller
+from scut.security.caller import ADMIN, ROLES, SUBMITTER, Caller
 from scut.security.clock import Clock, SystemClock
 from scut.security.passwords import (
     Verification,
@@ -158,6 +158,7 @@ def create_user(
         raise UserError(
             f"unit {unit_id} does not exist; list units with `scut units list`"
         )
+    _check_submitter_unit(name, new_roles, unit_id)
     check_password(password, name)
     user = User(
         username=name,
@@ -922,7 +923,19 @@ def _end_access(session: Session, user_id: int, now: dt.datetime) -> None:
     )
 
 
+def _check_submitter_unit(
+    name: str, roles: frozenset[str], unit_id: int | None
+) -> None:
+    """Raise UserError for a submitter without a unit, who could send nothing."""
+    if SUBMITTER in roles and unit_id is None:
+        raise UserError(
+            f"{name} is a submitter and needs a unit: a unit's officer sends "
+            "material for that unit only"
+        )
+
+
 def _replace_roles(session: Session, user: User, roles: frozenset[str]) -> None:
+    _check_submitter_unit(user.username, roles, user.unit_id)
     session.execute(delete(UserRole).where(UserRole.user_id == user.id))
     session.add_all(UserRole(user_id=user.id, role=role) for role in sorted(roles))
     session.flush()

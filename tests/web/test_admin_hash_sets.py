@@ -133,6 +133,13 @@ def test_plain_form_post_goes_to_job_page(
     _wait(client, job_id)
     page = client.get(f"/admin/hash-sets/import/{job_id}")
     assert "<h1>Seturi de hash-uri</h1>" in page.text
+    # Without a source given, the uploaded file's name is recorded, not
+    # the temporary upload path.
+    with database.session() as session:
+        source = session.scalars(
+            select(HashSet.source).where(HashSet.name == "sha-list")
+        ).one()
+    assert source == "list.txt"
     assert "a fost importat din list.txt" in page.text
     assert _entries(database, "sha-list") > 0
 

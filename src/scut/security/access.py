@@ -191,7 +191,8 @@ def check(caller: Caller, name: str, target: Target | None = None) -> Rule:
     if rule.personal and not caller.justification:
         raise AccessDenied(
             f"{name} touches personal data: give a justification (a case "
-            "reference or a reason) with --justification or SCUT_JUSTIFICATION",
+            "reference or a reason): --justification or SCUT_JUSTIFICATION on "
+            "the command line, the X-Justification header in the API",
             name,
             found,
         )

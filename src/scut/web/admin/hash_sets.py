@@ -268,7 +268,9 @@ def _start_job(
                 kind=values["kind"],
                 fmt=values.get("format") or None,
                 algorithm=values.get("algorithm") or None,
-                source=values.get("source", ""),
+                # Without a source given, the uploaded file's name says
+                # where the list came from; the temporary path would not.
+                source=values.get("source", "").strip() or upload.file_name[:MAX_TEXT],
                 version=values.get("version", ""),
                 progress=progress,
             )

@@ -449,3 +449,16 @@ def test_terminal_text_escapes_control_and_bidi_characters() -> None:
 
     assert shown == "a\\u001b[31mred\\u202egpj.exe\\u0007"
     assert terminal_text("Chișinău/IMG_0001.JPG").plain == "Chișinău/IMG_0001.JPG"
+
+
+def test_long_paths_shortened_in_html_only() -> None:
+    from scut.verification.render import MAX_SHOWN_PATH, shorten_path
+
+    long_path = "/".join(["e" * 200] * 25) + "/f1.txt"
+    shown = shorten_path(long_path)
+
+    assert len(shown) == MAX_SHOWN_PATH
+    assert shown.startswith("eeee")
+    assert shown.endswith("eee/f1.txt")
+    assert "…" in shown
+    assert shorten_path("DCIM/IMG_0001.JPG") == "DCIM/IMG_0001.JPG"

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from records_helpers import add_media, add_submission
 from scut.db.models import AuditEvent, Case, Occurrence
 from scut.db.session import Database
+from scut.web.submissions import results
 from web.helpers import SteppingClock, Users, sign_in
 from web.submissions_helpers import page_token
 
@@ -110,6 +111,25 @@ def test_result_missing_for_centre_is_404(
     assert client.get("/submissions/999/result").status_code == 404
     assert client.get("/submissions/0/result").status_code == 400
     assert client.get("/submissions/99999999999/result").status_code == 400
+
+
+def test_second_pdf_at_once_refused(
+    client: TestClient, users: Users, clock: SteppingClock, database: Database
+) -> None:
+    submission = _record(database)
+    sign_in(client, users.add("sam", ("submitter",), unit="Unit A"), clock)
+
+    # Another PDF is being rendered: the semaphore is taken.
+    assert results._PDF_RENDERS.acquire(blocking=False)
+    try:
+        busy = client.get(f"/submissions/{submission}/result.pdf")
+    finally:
+        results._PDF_RENDERS.release()
+    after = client.get(f"/submissions/{submission}/result.pdf")
+
+    assert busy.status_code == 503
+    assert busy.headers["retry-after"] == "60"
+    assert after.status_code == 200
 
 
 def test_result_downloads_are_attachments(

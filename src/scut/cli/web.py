@@ -64,6 +64,9 @@ def serve(
         ssl_certfile=str(tls_certificate) if tls_certificate else None,
         ssl_keyfile=str(tls_key) if tls_key else None,
         server_header=False,
+        # X-Forwarded-For is not believed: a client could name any source
+        # address in it, past the sign-in throttling and into the audit log.
+        proxy_headers=False,
         log_level=logging.getLevelName(logging.getLogger().level).lower(),
     )
 

@@ -148,7 +148,11 @@ def _http_error(request: Request, error: HTTPException) -> Response:
             status_code=error.status_code,
             headers=error.headers,
         )
-    return error_page(request, error.status_code)
+    page = error_page(request, error.status_code)
+    # Headers such as Retry-After tell the browser when to come back.
+    for name, value in (error.headers or {}).items():
+        page.headers[name] = value
+    return page
 
 
 def _invalid_request(request: Request, error: RequestValidationError) -> Response:

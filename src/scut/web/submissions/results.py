@@ -9,7 +9,9 @@ show, in the chosen language, with the files in pages.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import tempfile
+import threading
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
@@ -31,6 +33,8 @@ from scut.web.rendering import render_page
 from scut.web.submissions.jobs import JobRunner, JobView
 from scut.web.submissions.routing import router
 from scut.web.submissions.state import area_state
+
+log = logging.getLogger(__name__)
 
 FILES_PER_PAGE = 100
 # Submission numbers are PostgreSQL integers; a larger number is no submission.
@@ -93,7 +97,21 @@ async def result_pdf(
     """Send the result as the PDF that ``scut verify --pdf`` writes, to download."""
     report = await run_in_threadpool(read_report, request, submission_id, caller)
     runner = area_state(request).runner
-    data = await run_in_threadpool(_pdf_bytes, report, runner)
+    if not _PDF_RENDERS.acquire(blocking=False):
+        log.warning(
+            "PDF of submission %d refused to %s: another PDF is being rendered",
+            submission_id,
+            caller.user,
+        )
+        raise HTTPException(
+            status_code=503,
+            detail="another PDF is being rendered; try again in a minute",
+            headers={"Retry-After": "60"},
+        )
+    try:
+        data = await run_in_threadpool(_pdf_bytes, report, runner)
+    finally:
+        _PDF_RENDERS.release()
     return Response(
         data,
         media_type="application/pdf",
@@ -159,6 +177,11 @@ def _job_of(
 def _utc_time(text: str) -> dt.datetime:
     """Parse a time as the report writes it ("2026-03-07 10:15:00 UTC")."""
     return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S UTC").replace(tzinfo=dt.UTC)
+
+
+# PDF renders at once per server. A large report keeps a core busy for
+# a minute or more, so more at once would starve the pages of CPU.
+_PDF_RENDERS = threading.BoundedSemaphore(1)
 
 
 def _pdf_bytes(report: VerificationReport, runner: JobRunner) -> bytes:

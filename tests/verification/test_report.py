@@ -462,3 +462,27 @@ def test_long_paths_shortened_in_html_only() -> None:
     assert shown.endswith("eee/f1.txt")
     assert "…" in shown
     assert shorten_path("DCIM/IMG_0001.JPG") == "DCIM/IMG_0001.JPG"
+
+
+def test_known_file_without_source_category_shows_own() -> None:
+    from scut.verification.report import _line as file_line
+
+    detail = {"matches": [{"hash_set": "partner-list", "how": "md5"}]}
+    own = {"scheme": "projectvic", "code": "2"}
+
+    known = file_line("E1", "a.jpg", "0" * 64, "known", detail, own)
+    new = file_line("E1", "b.jpg", "1" * 64, "new", {}, own)
+    sourced = file_line(
+        "E1",
+        "c.jpg",
+        "2" * 64,
+        "known",
+        {**detail, "category": {"scheme": "projectvic", "code": "1"}},
+        own,
+    )
+
+    assert known.category is not None
+    assert known.category.startswith("projectvic 2")
+    assert new.category is None
+    assert sourced.category is not None
+    assert sourced.category.startswith("projectvic 1")

@@ -136,6 +136,8 @@ def build_report(database: Database, submission_id: int) -> VerificationReport:
                 Occurrence.verdict_detail,
                 Media.sha256,
                 Occurrence.media_id,
+                Media.category_scheme,
+                Media.category_code,
             )
             .join(Media, Media.id == Occurrence.media_id)
             .where(Occurrence.exhibit_id.in_(list(exhibits)))
@@ -184,8 +186,18 @@ def build_report(database: Database, submission_id: int) -> VerificationReport:
     categories: Counter[str] = Counter()
     series: dict[str, SeriesLine] = {}
     cases: Counter[str] = Counter()
-    for exhibit_id, path, verdict, detail, sha256, media_id in occurrences:
-        line = _line(exhibits[exhibit_id], path, sha256, verdict, detail)
+    for (
+        exhibit_id,
+        path,
+        verdict,
+        detail,
+        sha256,
+        media_id,
+        scheme,
+        code,
+    ) in occurrences:
+        own = {"scheme": scheme, "code": code} if scheme and code else None
+        line = _line(exhibits[exhibit_id], path, sha256, verdict, detail, own)
         _current_series(line, media_id, detail, in_series)
         report.lines.append(line)
         report.by_verdict[verdict] = report.by_verdict.get(verdict, 0) + 1
@@ -252,11 +264,20 @@ def _utc_text(moment: dt.datetime) -> str:
 
 
 def _line(
-    exhibit: str, path: str, sha256: str, verdict: str, detail: dict[str, Any]
+    exhibit: str,
+    path: str,
+    sha256: str,
+    verdict: str,
+    detail: dict[str, Any],
+    own_category: dict[str, Any] | None = None,
 ) -> FileLine:
     matches = detail.get("matches", [])
     best = matches[0] if matches else {}
     category = detail.get("category")
+    if category is None and verdict == "known":
+        # Known from a source without a category (a hash set listing none),
+        # and categorised by an analyst since: the media's own category.
+        category = own_category
     if category is None and verdict == "near":
         category = next((m["category"] for m in matches if m.get("category")), None)
     return FileLine(

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Depends, Form
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -90,6 +90,36 @@ class PersonForm:
         return values
 
 
+def posted_person_form(
+    last_name: NameField = "",
+    first_name: NameField = "",
+    patronymic: NameField = "",
+    categories: CategoriesField = None,
+    gender: ShortField = "unknown",
+    nationality: ShortField = "",
+    birth_date: ShortField = "",
+    birth_place: NameField = "",
+    idnp: ShortField = "",
+    notes: TextField = "",
+) -> PersonForm:
+    """Return the person form's fields as posted, for the create and edit pages."""
+    return PersonForm(
+        last_name,
+        first_name,
+        patronymic,
+        categories or [],
+        gender,
+        nationality,
+        birth_date,
+        birth_place,
+        idnp,
+        notes,
+    )
+
+
+PostedPersonForm = Annotated[PersonForm, Depends(posted_person_form)]
+
+
 # -- a new person --------------------------------------------------------------
 
 
@@ -104,35 +134,12 @@ def new_person_form(request: Request, caller: PageCaller) -> Response:
 
 @router.post("/persons/new", response_model=None)
 def create_person_page(
-    request: Request,
-    caller: PageCaller,
-    last_name: NameField = "",
-    first_name: NameField = "",
-    patronymic: NameField = "",
-    categories: CategoriesField = None,
-    gender: ShortField = "unknown",
-    nationality: ShortField = "",
-    birth_date: ShortField = "",
-    birth_place: NameField = "",
-    idnp: ShortField = "",
-    notes: TextField = "",
+    request: Request, caller: PageCaller, form: PostedPersonForm
 ) -> Response:
     """Check and record a new person, or show the form again with its errors."""
     allowed = justified(request, caller, "persons.create")
     if isinstance(allowed, Response):
         return allowed
-    form = PersonForm(
-        last_name,
-        first_name,
-        patronymic,
-        categories or [],
-        gender,
-        nationality,
-        birth_date,
-        birth_place,
-        idnp,
-        notes,
-    )
     errors = check_person_form(form)
     if errors:
         return _person_form(request, form, errors, person_id=None, status_code=400)
@@ -295,36 +302,12 @@ def edit_person_form(
 
 @router.post("/persons/{person_id:int}/edit", response_model=None)
 def edit_person(
-    request: Request,
-    caller: PageCaller,
-    person_id: RecordId,
-    last_name: NameField = "",
-    first_name: NameField = "",
-    patronymic: NameField = "",
-    categories: CategoriesField = None,
-    gender: ShortField = "unknown",
-    nationality: ShortField = "",
-    birth_date: ShortField = "",
-    birth_place: NameField = "",
-    idnp: ShortField = "",
-    notes: TextField = "",
+    request: Request, caller: PageCaller, person_id: RecordId, form: PostedPersonForm
 ) -> Response:
     """Change a person's fields and categories in one transaction."""
     allowed = justified(request, caller, "persons.change")
     if isinstance(allowed, Response):
         return allowed
-    form = PersonForm(
-        last_name,
-        first_name,
-        patronymic,
-        categories or [],
-        gender,
-        nationality,
-        birth_date,
-        birth_place,
-        idnp,
-        notes,
-    )
     errors = check_person_form(form)
     if errors:
         return _person_form(request, form, errors, person_id=person_id, status_code=400)

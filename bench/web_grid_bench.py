@@ -42,12 +42,9 @@ import hashlib
 import json
 import logging
 import os
-import platform
 import random
 import re
-import sqlite3
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -79,6 +76,7 @@ from scut.storage.keys import create_default_keyring, load_keyring
 from scut.web.app import create_app
 from scut.web.config import WebSettings
 from scut.web.media.common import read_grid_request
+from search_bench import machine, percentile_ms, say, server_version
 
 HERE = Path(__file__).resolve().parent
 MEDIA_PER_SUBMISSION = 2_000
@@ -508,13 +506,6 @@ def summarise(seconds: list[float]) -> dict[str, Any]:
     }
 
 
-def percentile_ms(seconds: list[float], share: float) -> float:
-    """Return a percentile of durations in milliseconds (nearest rank)."""
-    ordered = sorted(seconds)
-    index = max(0, min(len(ordered) - 1, round(share / 100 * len(ordered)) - 1))
-    return round(ordered[index] * 1e3, 2)
-
-
 def run_backend(
     label: str, url: str, folder: Path, arguments: argparse.Namespace
 ) -> dict[str, Any]:
@@ -553,39 +544,6 @@ def run_backend(
         }
     finally:
         database.dispose()
-
-
-def server_version(database: Database) -> str:
-    """Return the database server's version."""
-    if database.engine.dialect.name == "sqlite":
-        return f"SQLite {sqlite3.sqlite_version}"
-    with database.session() as session:
-        return str(session.execute(text("SELECT version()")).scalar())
-
-
-def say(message: str) -> None:
-    """Print a progress line with the time of day to stderr."""
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def machine() -> dict[str, Any]:
-    """Describe the machine: CPU model and cores, memory, Python, load."""
-    cpu = platform.processor()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    total = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            total = int(line.split()[1]) * 1024
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gb": round(total / 1e9, 1),
-        "python": platform.python_version(),
-        "load_average": os.getloadavg(),
-    }
 
 
 def parse_arguments() -> argparse.Namespace:

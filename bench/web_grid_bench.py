@@ -16,10 +16,10 @@ browser fetches the previews in separate requests, so they are no part
 of the page's server time.
 
 It then signs an analyst in through the sign-in form (password and TOTP)
-and times GET /media with FastAPI's TestClient, in this process: the
-page's whole server time (routing, session check, the ``media.list``
-service call with its audit event and commit, rendering) without a
-network. The requests mix 14 filter sets, the first page or a page after
+and times GET /media with FastAPI's TestClient, in this process. That is
+the page's whole server time without a network: routing, session check,
+the ``media.list`` service call with its audit event and commit, and
+rendering. The requests mix 14 filter sets, the first page or a page after
 a random media id, and page sizes of 48 and 192.
 
 Two references are timed in the same run: the service call alone

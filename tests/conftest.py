@@ -36,8 +36,9 @@ def private_config_home(
     """Point XDG_CONFIG_HOME at a folder of the test's own.
 
     Scut creates its master key and the audit signing key under
-    ``$XDG_CONFIG_HOME/scut`` when none is configured; without this, tests
-    would write keys into the real ``~/.config/scut`` of whoever runs them.
+    ``$XDG_CONFIG_HOME/scut`` when none is configured. Without this, tests
+    would write keys into the real ``~/.config/scut`` of the account that
+    runs them.
     The folder lies outside ``tmp_path``, because tests use ``tmp_path`` as
     a data directory and Scut rejects a master key kept inside that.
     """

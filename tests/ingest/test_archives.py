@@ -739,7 +739,7 @@ def test_spool_taken_at_once_by_consumer(
     kind: str, tmp_path: Path, sqlite_settings: Settings, store: FileBlobStore
 ) -> None:
     # A worker may read and remove a spool file as soon as its member is
-    # handed on; the reader must not look at the file after that.
+    # handed on, so the reader must not look at the file after that.
     members = {f"{index}.bin": os.urandom(3000) for index in range(5)}
     path, mime_type = build(kind, tmp_path / "taken", members)
     settings = limited(sqlite_settings, in_memory_max_bytes=1000)

@@ -2,7 +2,7 @@
 
 Schemathesis reads /api/openapi.json from the application itself and sends
 requests generated from each operation's parameters and bodies, signed
-with an API token of a user who holds every role, so the requests reach
+with an API token of a user who has every role, so the requests reach
 the services instead of stopping at the token check. Any 5xx response, or
 one that does not match the described response, fails the test. The run
 is sized to stay within a minute per database; raise SCUT_FUZZ_EXAMPLES

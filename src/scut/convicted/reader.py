@@ -50,11 +50,11 @@ log = logging.getLogger(__name__)
 MAX_CELL_LENGTH = 500
 # Maximum length of the offending value that a RejectedRow keeps.
 MAX_REJECTED_VALUE = 200
-# What the parts of an XLSX file may expand to. A workbook of 100,000 rows
-# of a dozen columns expands to about 60 MB, so 512 MiB leaves room.
+# Maximum total size of an XLSX file's parts once expanded. A workbook of
+# 100,000 rows of a dozen short columns expands to an estimated 60 MB.
 MAX_XLSX_EXPANDED_BYTES = 512 * 1024 * 1024
-# Blank rows in a row after which a worksheet is rejected: a list has
-# none such, and millions of them take minutes to read.
+# Blank rows in a row after which a worksheet is rejected. A real list has
+# no such run, and millions of blank rows take minutes to read.
 MAX_BLANK_ROW_RUN = 10_000
 DELIMITERS = (",", ";", "\t")
 

@@ -5,8 +5,8 @@ a case's or a series' media have ids close to each other. A page query
 that scans media in id order and tests each one against such a filter
 reads every media before the first one that passes. PostgreSQL's planner
 picks that scan when it expects the LIMIT to end it early. So a page
-with one of these filters is read from a driving table
-instead, in id order: the occurrences of each exhibit in scope (through
+with one of these filters is read from a driving table instead, in id
+order. That table is the occurrences of each exhibit in scope (through
 the (exhibit_id, media_id) index), the media of the series, or the
 occurrences with the verdict. Each exhibit is one such stream, and the
 streams are merged here. The other filters are conditions on the media

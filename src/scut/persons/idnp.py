@@ -28,7 +28,7 @@ class InvalidIdnp(ScutError):
 
     ``code`` names the failed check (empty, not-digits, length, organisation,
     prefix, placeholder or check-digit) and ``details`` contains the numbers the
-    message quotes, so that pages can say the same in the reader's language.
+    message quotes, so that pages can show the reason in the reader's language.
     """
 
     def __init__(self, message: str, code: str = "invalid", **details: str) -> None:

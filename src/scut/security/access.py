@@ -251,7 +251,7 @@ def unchecked(function: Callable[P, R]) -> Callable[P, R]:
 def checks_itself(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Declare a service function that checks ``name`` and audits by itself.
 
-    For a function whose check and audit event cannot wrap the call: the
+    For a function whose check and audit event cannot wrap the call. The
     audit log's own readers record the read in the same transaction as the
     rows they return, and the verification writes its event after the
     check, with the check's outcome. The function is returned unchanged.

@@ -3,9 +3,9 @@
 An import of a large set reads for minutes, longer than a request should
 last. The upload is received by the request, then a thread of the server
 process imports it, and the page polls the job's state every second.
-Jobs live in the memory of one application: a restarted server forgets
-them (the import itself either committed or did not, as the importer
-guarantees). Only one import runs at a time, because two imports into a
+Jobs live in the memory of one application, so a restarted server loses
+them. The import itself either committed or did not, as the importer
+guarantees. Only one import runs at a time, because two imports into a
 SQLite database would wait on each other's write lock.
 """
 

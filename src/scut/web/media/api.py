@@ -34,7 +34,7 @@ from scut.web.media.routes import api_router
 
 
 class ProblemOut(BaseModel):
-    """Why a request was rejected."""
+    """The reason a request was rejected."""
 
     detail: str
 

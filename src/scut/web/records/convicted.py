@@ -166,8 +166,8 @@ def _import(
     request: Request, upload: Upload, registry: str, caller: Caller
 ) -> ImportReport:
     # NOTE: the import runs inside the request. A list of 100,000 rows took
-    # about 10 minutes from the command line, longer than a proxy in front
-    # of the server may wait; such lists still need a background job.
+    # about 10 minutes from the command line, which is longer than a proxy
+    # in front of the server may wait, so such lists need a background job.
     context = context_of(request)
     with context.database.session() as session, session.begin():
         return import_convicted(

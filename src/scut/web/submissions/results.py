@@ -99,7 +99,7 @@ async def result_pdf(
     runner = area_state(request).runner
     if not _PDF_RENDERS.acquire(blocking=False):
         log.warning(
-            "PDF of submission %d refused to %s: another PDF is being rendered",
+            "PDF of submission %d rejected for %s: another PDF is being rendered",
             submission_id,
             caller.user,
         )

@@ -136,6 +136,9 @@ def test_submission_filter(corpus: Corpus, database: Database) -> None:
         (GridFilters(submission=999), "submission"),
         (GridFilters(camera_serial="  "), "camera_serial"),
         (GridFilters(camera_serial="S" * 201), "camera_serial"),
+        (GridFilters(camera_serial="\x00"), "camera_serial"),
+        (GridFilters(series="Sea\x07"), "series"),
+        (GridFilters(case="C\x001"), "case"),
     ],
 )
 def test_invalid_filter_names_field(

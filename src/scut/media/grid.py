@@ -269,6 +269,14 @@ def _bounded(value: str, limit: int, field: str) -> str:
             "characters",
             field,
         )
+    # PostgreSQL rejects a NUL in a query parameter, and no stored value
+    # holds a control character, so such a filter is invalid, not an error.
+    if not text.isprintable():
+        raise GridFilterError(
+            f"invalid {field.replace('_', ' ')} {value[:60]!r}: remove the control "
+            "characters",
+            field,
+        )
     return text
 
 
